@@ -1,0 +1,173 @@
+"""Who may see and do what. Every page, API handler, search and export asks here.
+
+Rules:
+- admins and agents see every ticket and every organization;
+- engineers see tickets escalated to one of their teams, and may add internal notes;
+- partner agents see tickets routed to their partner organization;
+- customers see their own organization's tickets, never internal notes, and may
+  only reply;
+- anonymous users see nothing.
+
+A ticket someone may not see is "not found" (404), never "forbidden", so nobody learns
+that another organization's ticket exists.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from devdesk.accounts.models import Organization, User
+from devdesk.tickets.models import Attachment, Message, Product, Ticket
+
+AnyUser = User | AnonymousUser
+
+
+def _role(user: AnyUser) -> str | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return user.role  # type: ignore[union-attr]
+
+
+def visible_tickets(user: AnyUser) -> QuerySet[Ticket]:
+    """All tickets ``user`` may see, as a queryset to filter further."""
+    role = _role(user)
+    tickets = Ticket.objects.all()
+    if role in {User.Role.ADMIN, User.Role.AGENT}:
+        return tickets
+    assert isinstance(user, User)
+    if role == User.Role.ENGINEER:
+        return tickets.filter(escalated_team__in=user.teams.all())
+    if role == User.Role.PARTNER_AGENT and user.organization_id:
+        return tickets.filter(partner_organization_id=user.organization_id)
+    if role == User.Role.CUSTOMER and user.organization_id:
+        return tickets.filter(organization_id=user.organization_id)
+    return tickets.none()
+
+
+def get_ticket_for(user: AnyUser, number: int) -> Ticket:
+    """The ticket with this number if ``user`` may see it; otherwise :class:`Http404`."""
+    try:
+        return visible_tickets(user).get(number=number)
+    except (Ticket.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such ticket") from None
+
+
+def visible_messages(user: AnyUser, ticket: Ticket) -> QuerySet[Message]:
+    """The conversation of a ticket as ``user`` may read it (no internal notes for customers)."""
+    messages = ticket.messages.select_related("author").prefetch_related("attachments")
+    if not can_read_internal(user, ticket):
+        messages = messages.filter(kind=Message.Kind.PUBLIC)
+    return messages
+
+
+def get_attachment_for(user: AnyUser, attachment_id: int) -> Attachment:
+    """An attachment of a message ``user`` may read; otherwise :class:`Http404`."""
+    try:
+        attachment = Attachment.objects.select_related("message__ticket").get(pk=attachment_id)
+    except (Attachment.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such attachment") from None
+    message = attachment.message
+    if not visible_tickets(user).filter(pk=message.ticket_id).exists():
+        raise Http404("No such attachment")
+    if message.is_internal and not can_read_internal(user, message.ticket):
+        raise Http404("No such attachment")
+    return attachment
+
+
+def can_read_internal(user: AnyUser, ticket: Ticket) -> bool:
+    return _role(user) in {
+        User.Role.ADMIN,
+        User.Role.AGENT,
+        User.Role.ENGINEER,
+        User.Role.PARTNER_AGENT,
+    }
+
+
+def can_reply_publicly(user: AnyUser, ticket: Ticket) -> bool:
+    """Engineers work through internal notes: the owner stays the customer's contact."""
+    return _role(user) in {
+        User.Role.ADMIN,
+        User.Role.AGENT,
+        User.Role.PARTNER_AGENT,
+        User.Role.CUSTOMER,
+    }
+
+
+def can_add_note(user: AnyUser, ticket: Ticket) -> bool:
+    return can_read_internal(user, ticket)
+
+
+def can_change_status(user: AnyUser, ticket: Ticket) -> bool:
+    return _role(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.PARTNER_AGENT}
+
+
+def can_edit_ticket(user: AnyUser, ticket: Ticket) -> bool:
+    """Owner, assignee, priority, team, product, tags, followers, subject."""
+    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+
+
+def can_merge_and_split(user: AnyUser) -> bool:
+    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+
+
+def can_use_agent_desk(user: AnyUser) -> bool:
+    return _role(user) in {
+        User.Role.ADMIN,
+        User.Role.AGENT,
+        User.Role.ENGINEER,
+        User.Role.PARTNER_AGENT,
+    }
+
+
+def visible_organizations(user: AnyUser) -> QuerySet[Organization]:
+    role = _role(user)
+    if role in {User.Role.ADMIN, User.Role.AGENT}:
+        return Organization.objects.all()
+    if role is None:
+        return Organization.objects.none()
+    assert isinstance(user, User)
+    if role == User.Role.ENGINEER:
+        return Organization.objects.filter(
+            Q(kind=Organization.Kind.VENDOR) | Q(tickets__in=visible_tickets(user))
+        ).distinct()
+    if role == User.Role.PARTNER_AGENT:
+        return Organization.objects.filter(
+            Q(pk=user.organization_id) | Q(tickets__in=visible_tickets(user))
+        ).distinct()
+    return Organization.objects.filter(pk=user.organization_id)
+
+
+def get_organization_for(user: AnyUser, organization_id: int) -> Organization:
+    try:
+        return visible_organizations(user).get(pk=organization_id)
+    except (Organization.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such organization") from None
+
+
+def visible_users(user: AnyUser) -> QuerySet[User]:
+    """Desk staff see everyone; others see their own organization and the vendor's staff."""
+    role = _role(user)
+    if role in {User.Role.ADMIN, User.Role.AGENT}:
+        return User.objects.all()
+    if role is None:
+        return User.objects.none()
+    assert isinstance(user, User)
+    staff = Q(role__in=[User.Role.ADMIN, User.Role.AGENT, User.Role.ENGINEER])
+    if role == User.Role.ENGINEER:
+        return User.objects.filter(staff)
+    return User.objects.filter(staff | Q(organization_id=user.organization_id))
+
+
+def get_user_for(user: AnyUser, user_id: int) -> User:
+    try:
+        return visible_users(user).get(pk=user_id)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such user") from None
+
+
+def visible_products(user: AnyUser) -> QuerySet[Product]:
+    if _role(user) is None:
+        return Product.objects.none()
+    return Product.objects.filter(is_active=True)

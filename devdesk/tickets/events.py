@@ -1,0 +1,48 @@
+"""Writers for the append-only ticket event log, and the hook other apps subscribe to.
+
+Other apps (triage, insights, notifications) call :func:`subscribe` at start-up; their
+handlers run after the transaction that wrote the event commits, so they never see a
+change that was rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+from devdesk.accounts.models import User
+from devdesk.tickets.models import Ticket, TicketEvent
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[TicketEvent], None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+ANY = "*"
+
+
+def subscribe(kind: str, handler: Handler) -> None:
+    """Call ``handler(event)`` after commit for every event of ``kind`` (or ``"*"``)."""
+    if handler not in _handlers[kind]:
+        _handlers[kind].append(handler)
+
+
+def record_event(
+    ticket: Ticket, kind: str, *, actor: User | None, **data: Any
+) -> TicketEvent:
+    """Append an event to the ticket's history and schedule its subscribers."""
+    event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
+    for handler in (*_handlers.get(kind, ()), *_handlers.get(ANY, ())):
+        transaction.on_commit(lambda h=handler: _dispatch(h, event))  # type: ignore[misc]
+    return event
+
+
+def _dispatch(handler: Handler, event: TicketEvent) -> None:
+    # A subscriber's failure must not turn a committed change into an error page.
+    try:
+        handler(event)
+    except Exception:
+        logger.exception("event handler %r failed for event %s", handler, event.pk)

@@ -1,0 +1,63 @@
+"""E-mail people when a ticket's conversation moves.
+
+- a public reply from the desk goes to the requester and the customers who follow
+  the ticket where the message was written;
+- a customer's message goes to the assignee, or the owner, or nobody yet (the inbox
+  shows it);
+- internal notes go to the assignee and owner, never to customers.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.urls import reverse
+
+from devdesk.accounts.models import User
+from devdesk.tickets.events import subscribe
+from devdesk.tickets.models import Message, TicketEvent
+from devdesk.tickets.tasks import send_message_notification
+
+
+def recipients_for(message: Message) -> list[User]:
+    """Who is told about ``message``; never its author, never a customer for a note."""
+    ticket = message.origin_ticket or message.ticket
+    people: list[User | None]
+    if message.author is not None and message.author.is_customer:
+        people = [message.ticket.assignee or message.ticket.owner]
+    elif message.is_internal:
+        people = [message.ticket.assignee, message.ticket.owner]
+    else:
+        people = [ticket.requester, *ticket.followers.filter(role=User.Role.CUSTOMER)]
+    seen: dict[int, User] = {}
+    for person in people:
+        if person and person.is_active and person.pk != message.author_id:
+            seen.setdefault(person.pk, person)
+    return list(seen.values())
+
+
+def build_email(message: Message, recipient: User) -> EmailMessage:
+    ticket = message.ticket
+    author = message.author.display_name if message.author else settings.SITE_NAME
+    if recipient.is_customer:
+        link = settings.SITE_URL + reverse("portal:ticket-detail", args=[ticket.number])
+    else:
+        link = settings.SITE_URL + reverse("desk:ticket-detail", args=[ticket.number])
+    label = "Internal note" if message.is_internal else "New reply"
+    body = (
+        f"{label} from {author} on {ticket.reference}: {ticket.subject}\n\n"
+        f"{message.body}\n\n-- \nView the conversation: {link}\n"
+    )
+    return EmailMessage(
+        subject=f"[{ticket.reference}] {ticket.subject}",
+        body=body,
+        to=[recipient.email],
+        headers={"Auto-Submitted": "auto-generated", "X-Devdesk-Ticket": str(ticket.number)},
+    )
+
+
+def _on_message_added(event: TicketEvent) -> None:
+    send_message_notification.enqueue(event.data["message_id"])
+
+
+subscribe(TicketEvent.Kind.MESSAGE_ADDED, _on_message_added)

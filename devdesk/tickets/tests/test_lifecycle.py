@@ -1,0 +1,76 @@
+import pytest
+from django.core import mail
+
+from devdesk.tickets.errors import TicketError
+from devdesk.tickets.merging import merge_tickets, split_ticket, undo_merge
+from devdesk.tickets.models import Message, Ticket, TicketEvent
+from devdesk.tickets.services import change_status
+from devdesk.tickets.tests.factories import make_ticket, reply
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ticket_numbers_are_sequential_and_start_above_a_thousand(acme_customer):
+    first = make_ticket(acme_customer)
+    second = make_ticket(acme_customer)
+    assert first.number > 1000
+    assert second.number == first.number + 1
+
+
+def test_solving_without_public_reply_is_refused(acme_customer, agent):
+    ticket = make_ticket(acme_customer)
+    reply(ticket, agent, "internal thought", kind=Message.Kind.INTERNAL)
+    with pytest.raises(TicketError) as caught:
+        change_status(ticket, Ticket.Status.SOLVED, acting_user=agent)
+    assert caught.value.code == "reply_required"
+
+
+def test_customer_reply_reopens_solved_ticket(acme_customer, agent):
+    ticket = make_ticket(acme_customer)
+    reply(ticket, agent, "Rotate the key.", new_status=Ticket.Status.SOLVED)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.SOLVED
+    reply(ticket, acme_customer, "Still failing.")
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+
+
+def test_public_reply_emails_the_requester(acme_customer, agent, django_capture_on_commit_callbacks):
+    ticket = make_ticket(acme_customer)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(ticket, agent, "Here is the fix.")
+    assert [m.to for m in mail.outbox] == [[acme_customer.email]]
+    assert f"[#{ticket.number}]" in mail.outbox[0].subject
+
+
+def test_merge_then_undo_restores_both_conversations(acme_customer, acme_colleague, agent):
+    source = make_ticket(acme_customer, subject="Webhook retries")
+    target = make_ticket(acme_colleague, subject="Webhooks delivered twice")
+    merge_tickets(source, target, acting_user=agent)
+    source.refresh_from_db()
+    assert source.merged_into == target
+    assert target.messages.filter(origin_ticket=source).count() == 2  # original + notice
+    assert acme_customer in target.followers.all()
+    undo_merge(source, acting_user=agent)
+    source.refresh_from_db()
+    assert source.merged_into is None
+    assert source.status == Ticket.Status.OPEN
+    assert not target.messages.filter(origin_ticket=source).exists()
+    assert TicketEvent.objects.filter(ticket=target, kind=TicketEvent.Kind.SPLIT_TO).exists()
+
+
+def test_merge_across_organizations_is_refused(acme_customer, globex_customer, agent):
+    with pytest.raises(TicketError) as caught:
+        merge_tickets(make_ticket(acme_customer), make_ticket(globex_customer), acting_user=agent)
+    assert caught.value.code == "cross_organization"
+
+
+def test_split_moves_chosen_messages_and_merge_undoes_it(acme_customer, agent):
+    ticket = make_ticket(acme_customer)
+    second = reply(ticket, acme_customer, "Also: the CLI crashes on Windows.")
+    new = split_ticket(ticket, message_ids=[second.pk], acting_user=agent)
+    assert list(new.messages.all()) == [second]
+    assert new.split_from == ticket
+    merge_tickets(new, ticket, acting_user=agent, notify_source=False)
+    assert ticket.messages.filter(pk=second.pk).exists()

@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from devdesk import views
+from devdesk.api.urls import api
+
+admin.site.site_header = f"{settings.SITE_NAME} back office"
+admin.site.site_title = settings.SITE_NAME
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("devdesk.accounts.urls")),
+    path("desk/", include("devdesk.tickets.urls_desk")),
+    path("portal/", include("devdesk.tickets.urls_portal")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "devdesk.views.bad_request"
+handler403 = "devdesk.views.permission_denied"
+handler404 = "devdesk.views.page_not_found"
+handler500 = "devdesk.views.server_error"
