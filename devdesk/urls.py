@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from devdesk import views
 from devdesk.api.urls import api
+from devdesk.tickets.views import attachments
 
 admin.site.site_header = f"{settings.SITE_NAME} back office"
 admin.site.site_title = settings.SITE_NAME
@@ -14,6 +15,11 @@ urlpatterns = [
     path("accounts/", include("devdesk.accounts.urls")),
     path("desk/", include("devdesk.tickets.urls_desk")),
     path("portal/", include("devdesk.tickets.urls_portal")),
+    path(
+        "attachments/<int:pk>/<str:filename>",
+        attachments.download,
+        name="attachment-download",
+    ),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]
