@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "devdesk.tickets",
     "devdesk.intake",
     "devdesk.api",
+    "devdesk.ops",
 ]
 
 MIDDLEWARE = [
