@@ -36,6 +36,8 @@ def visible_tickets(user: AnyUser) -> QuerySet[Ticket]:
     tickets = Ticket.objects.all()
     if role in {User.Role.ADMIN, User.Role.AGENT}:
         return tickets
+    if role is None:
+        return tickets.none()
     assert isinstance(user, User)
     if role == User.Role.ENGINEER:
         return tickets.filter(escalated_team__in=user.teams.all())

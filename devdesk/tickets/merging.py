@@ -21,6 +21,7 @@ from devdesk.tickets.services import (
     _create_message,
     add_message,
     check_subject,
+    lock_and_refresh,
     next_ticket_number,
 )
 
@@ -75,8 +76,7 @@ def merge_tickets(
         raise TicketError("target_closed", f"{target.reference} is closed.")
     default_source, default_target = default_merge_notices(source, target)
     with transaction.atomic():
-        source = Ticket.objects.select_for_update().get(pk=source.pk)
-        target = Ticket.objects.select_for_update().get(pk=target.pk)
+        lock_and_refresh(source, target)
         if notify_source:
             add_message(
                 source,

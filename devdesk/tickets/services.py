@@ -59,6 +59,15 @@ def next_ticket_number() -> int:
     return counter.value
 
 
+def lock_and_refresh(*tickets: Ticket) -> None:
+    """Lock the tickets' rows for this transaction and reload the caller's objects,
+    so a concurrent change is neither lost nor overwritten with stale values."""
+    pks = sorted(t.pk for t in tickets)  # one lock order everywhere: no deadlocks
+    list(Ticket.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk"))
+    for ticket in tickets:
+        ticket.refresh_from_db()
+
+
 def check_subject(subject: str) -> str:
     subject = " ".join(subject.split())
     if not subject:
@@ -220,7 +229,7 @@ def add_message(
             "ticket_closed", "This ticket is closed. Open a new ticket to follow up."
         )
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        lock_and_refresh(ticket)
         message = _create_message(
             ticket, author=author, body=body, kind=kind, channel=channel, uploads=uploads
         )
