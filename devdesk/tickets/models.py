@@ -207,6 +207,8 @@ class Message(models.Model):
         Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when notifications are claimed for sending, so a task run twice mails once.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar = ["created_at", "id"]

@@ -74,3 +74,14 @@ def test_split_moves_chosen_messages_and_merge_undoes_it(acme_customer, agent):
     assert new.split_from == ticket
     merge_tickets(new, ticket, acting_user=agent, notify_source=False)
     assert ticket.messages.filter(pk=second.pk).exists()
+
+
+def test_notification_task_run_twice_mails_once(acme_customer, agent):
+    from devdesk.tickets.tasks import send_message_notification
+
+    ticket = make_ticket(acme_customer)
+    message = reply(ticket, agent, "Here is the fix.")  # on_commit not run: nothing sent yet
+    mail.outbox.clear()
+    assert send_message_notification.call(message.pk) == 1
+    assert send_message_notification.call(message.pk) == 0
+    assert len(mail.outbox) == 1
