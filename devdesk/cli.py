@@ -1,10 +1,10 @@
 """The ``devdesk`` command: Django's management commands with short names.
 
-    devdesk serve        run the web server (PORT, default 8000)
-    devdesk migrate      create or update the database
-    devdesk demo         load the demo desk (idempotent)
-    devdesk worker       run background tasks
-    devdesk <command>    any other management command
+devdesk serve        run the web server (PORT, default 8000)
+devdesk migrate      create or update the database
+devdesk demo         load the demo desk (idempotent)
+devdesk worker       run background tasks
+devdesk <command>    any other management command
 """
 
 from __future__ import annotations

@@ -10,24 +10,34 @@ import pytest
 from django.test import Client
 
 from devdesk.accounts.models import Organization, Team, User
-from devdesk.accounts.tests.factories import OrganizationFactory, TeamFactory, UserFactory
+from devdesk.accounts.tests.factories import (
+    OrganizationFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+    }
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
     }
 
 
 @pytest.fixture
 def vendor(db) -> Organization:  # type: ignore[no-untyped-def]
-    return OrganizationFactory(name="Skyforge", slug="skyforge", kind=Organization.Kind.VENDOR)
+    return OrganizationFactory(
+        name="Skyforge", slug="skyforge", kind=Organization.Kind.VENDOR
+    )
 
 
 @pytest.fixture
@@ -42,57 +52,100 @@ def globex(db) -> Organization:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def polyglot(db) -> Organization:  # type: ignore[no-untyped-def]
-    return OrganizationFactory(name="Polyglot Partners", slug="polyglot", kind=Organization.Kind.PARTNER)
+    return OrganizationFactory(
+        name="Polyglot Partners", slug="polyglot", kind=Organization.Kind.PARTNER
+    )
 
 
 @pytest.fixture
 def admin_user(vendor: Organization) -> User:
     return UserFactory(
-        email="ada@skyforge.test", name="Ada Admin", role=User.Role.ADMIN,
-        organization=vendor, is_staff=True, is_superuser=True,
+        email="ada@skyforge.test",
+        name="Ada Admin",
+        role=User.Role.ADMIN,
+        organization=vendor,
+        is_staff=True,
+        is_superuser=True,
     )
 
 
 @pytest.fixture
 def agent(vendor: Organization) -> User:
-    return UserFactory(email="alex@skyforge.test", name="Alex Agent", role=User.Role.AGENT, organization=vendor)
+    return UserFactory(
+        email="alex@skyforge.test",
+        name="Alex Agent",
+        role=User.Role.AGENT,
+        organization=vendor,
+    )
 
 
 @pytest.fixture
 def other_agent(vendor: Organization) -> User:
-    return UserFactory(email="sam@skyforge.test", name="Sam Second", role=User.Role.AGENT, organization=vendor)
+    return UserFactory(
+        email="sam@skyforge.test",
+        name="Sam Second",
+        role=User.Role.AGENT,
+        organization=vendor,
+    )
 
 
 @pytest.fixture
 def engineering(db) -> Team:  # type: ignore[no-untyped-def]
-    return TeamFactory(name="SDK Engineering", slug="sdk-eng", kind=Team.Kind.ENGINEERING)
+    return TeamFactory(
+        name="SDK Engineering", slug="sdk-eng", kind=Team.Kind.ENGINEERING
+    )
 
 
 @pytest.fixture
 def engineer(vendor: Organization, engineering: Team) -> User:
-    user = UserFactory(email="eve@skyforge.test", name="Eve Engineer", role=User.Role.ENGINEER, organization=vendor)
+    user = UserFactory(
+        email="eve@skyforge.test",
+        name="Eve Engineer",
+        role=User.Role.ENGINEER,
+        organization=vendor,
+    )
     engineering.members.add(user)
     return user
 
 
 @pytest.fixture
 def partner_agent(polyglot: Organization) -> User:
-    return UserFactory(email="pia@polyglot.test", name="Pia Partner", role=User.Role.PARTNER_AGENT, organization=polyglot)
+    return UserFactory(
+        email="pia@polyglot.test",
+        name="Pia Partner",
+        role=User.Role.PARTNER_AGENT,
+        organization=polyglot,
+    )
 
 
 @pytest.fixture
 def acme_customer(acme: Organization) -> User:
-    return UserFactory(email="carol@acme.test", name="Carol Acme", role=User.Role.CUSTOMER, organization=acme)
+    return UserFactory(
+        email="carol@acme.test",
+        name="Carol Acme",
+        role=User.Role.CUSTOMER,
+        organization=acme,
+    )
 
 
 @pytest.fixture
 def acme_colleague(acme: Organization) -> User:
-    return UserFactory(email="dan@acme.test", name="Dan Acme", role=User.Role.CUSTOMER, organization=acme)
+    return UserFactory(
+        email="dan@acme.test",
+        name="Dan Acme",
+        role=User.Role.CUSTOMER,
+        organization=acme,
+    )
 
 
 @pytest.fixture
 def globex_customer(globex: Organization) -> User:
-    return UserFactory(email="gina@globex.test", name="Gina Globex", role=User.Role.CUSTOMER, organization=globex)
+    return UserFactory(
+        email="gina@globex.test",
+        name="Gina Globex",
+        role=User.Role.CUSTOMER,
+        organization=globex,
+    )
 
 
 @pytest.fixture

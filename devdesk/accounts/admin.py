@@ -13,11 +13,22 @@ class UserAdmin(BaseUserAdmin):
     autocomplete_fields = ("organization",)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("name", "role", "organization", "time_zone", "language")}),
+        (
+            "Profile",
+            {"fields": ("name", "role", "organization", "time_zone", "language")},
+        ),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "organization", "password1", "password2")}),)
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "role", "organization", "password1", "password2"),
+            },
+        ),
+    )
     filter_horizontal = ("groups",)
 
 
@@ -38,12 +49,26 @@ class TeamAdmin(admin.ModelAdmin[Team]):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
-    list_display = ("name", "user", "key_prefix", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "user",
+        "key_prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     readonly_fields = ("key_hash", "key_prefix", "created_at", "last_used_at")
     search_fields = ("name", "user__email")
 
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin[Invitation]):
-    list_display = ("email", "organization", "role", "created_at", "expires_at", "accepted_at")
+    list_display = (
+        "email",
+        "organization",
+        "role",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    )
     readonly_fields = ("token_hash",)

@@ -17,8 +17,17 @@ from devdesk.accounts.models import ApiToken, Invitation, Organization, User, ha
 # Addresses at these domains are personal: their owners never join an organization
 # by domain.
 PERSONAL_DOMAINS = {
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "yahoo.com",
-    "icloud.com", "proton.me", "protonmail.com", "gmx.de", "web.de", "yandex.ru",
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "yahoo.com",
+    "icloud.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.de",
+    "web.de",
+    "yandex.ru",
 }
 
 
@@ -53,16 +62,24 @@ def sign_up(*, email: str, name: str, password: str, company: str = "") -> User:
     or a new organization named after the company (or the person)."""
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise AccountError("email_taken", "An account with this e-mail address exists; sign in.")
+        raise AccountError(
+            "email_taken", "An account with this e-mail address exists; sign in."
+        )
     with transaction.atomic():
         org = organization_for_email(email)
         if org is None:
             org_name = company.strip() or f"{name.strip() or email}"
             org = Organization.objects.create(
-                name=org_name[:200], slug=unique_slug(org_name), kind=Organization.Kind.CUSTOMER
+                name=org_name[:200],
+                slug=unique_slug(org_name),
+                kind=Organization.Kind.CUSTOMER,
             )
         return User.objects.create_user(
-            email, password, name=name.strip(), organization=org, role=User.Role.CUSTOMER
+            email,
+            password,
+            name=name.strip(),
+            organization=org,
+            role=User.Role.CUSTOMER,
         )
 
 
@@ -70,7 +87,10 @@ def create_api_token(user: User, *, name: str) -> tuple[ApiToken, str]:
     """Make a personal token. Returns it with the raw value, which is never stored."""
     raw = ApiToken.generate_raw()
     token = ApiToken.objects.create(
-        user=user, name=name.strip()[:100] or "API token", key_hash=hash_token(raw), key_prefix=raw[:8]
+        user=user,
+        name=name.strip()[:100] or "API token",
+        key_hash=hash_token(raw),
+        key_prefix=raw[:8],
     )
     return token, raw
 
@@ -132,7 +152,9 @@ def invitation_for_token(raw: str) -> Invitation | None:
     return (
         Invitation.objects.select_related("organization")
         .filter(
-            token_hash=hash_token(raw), accepted_at__isnull=True, expires_at__gt=timezone.now()
+            token_hash=hash_token(raw),
+            accepted_at__isnull=True,
+            expires_at__gt=timezone.now(),
         )
         .first()
     )

@@ -47,10 +47,16 @@ def submit(
         return Submitted(open_ticket(new, acting_user=acting_user), created=True)
     key = idempotency_key.strip()
     if not key or len(key) > 255:
-        raise TicketError("invalid_idempotency_key", "Idempotency-Key must be 1-255 characters.")
+        raise TicketError(
+            "invalid_idempotency_key", "Idempotency-Key must be 1-255 characters."
+        )
     owner = acting_user or new.requester
     digest = fingerprint(new)
-    existing = IdempotencyKey.objects.filter(user=owner, key=key).select_related("ticket").first()
+    existing = (
+        IdempotencyKey.objects.filter(user=owner, key=key)
+        .select_related("ticket")
+        .first()
+    )
     if existing is None:
         try:
             with transaction.atomic():
@@ -61,7 +67,9 @@ def submit(
             return Submitted(ticket, created=True)
         except IntegrityError:
             # A concurrent retry with the same key won the race; answer with its ticket.
-            existing = IdempotencyKey.objects.select_related("ticket").get(user=owner, key=key)
+            existing = IdempotencyKey.objects.select_related("ticket").get(
+                user=owner, key=key
+            )
     if existing.request_hash != digest:
         raise TicketError(
             "idempotency_conflict",

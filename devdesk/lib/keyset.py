@@ -41,7 +41,9 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _decode(cursor: str, model: type[models.Model], fields: Sequence[str]) -> tuple[list[Any], bool]:
+def _decode(
+    cursor: str, model: type[models.Model], fields: Sequence[str]
+) -> tuple[list[Any], bool]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
@@ -53,10 +55,14 @@ def _decode(cursor: str, model: type[models.Model], fields: Sequence[str]) -> tu
             for name, value in zip(fields, values, strict=True)
         ], backwards
     except Exception as exc:  # bad base64, JSON, shape, or a value to_python refuses
-        raise InvalidCursor("this page link is not valid any more; start from the first page") from exc
+        raise InvalidCursor(
+            "this page link is not valid any more; start from the first page"
+        ) from exc
 
 
-def _after(fields: Sequence[str], descending: Sequence[bool], values: Sequence[Any]) -> Q:
+def _after(
+    fields: Sequence[str], descending: Sequence[bool], values: Sequence[Any]
+) -> Q:
     """Rows strictly after ``values`` in the given ordering (a lexicographic tuple test)."""
     condition = Q()
     for i, name in enumerate(fields):
@@ -100,6 +106,10 @@ def paginate(
 
     return Page(
         items=items,
-        next_cursor=_encode(key(items[-1]), False) if items and has_more_after else None,
-        previous_cursor=_encode(key(items[0]), True) if items and has_more_before else None,
+        next_cursor=_encode(key(items[-1]), False)
+        if items and has_more_after
+        else None,
+        previous_cursor=_encode(key(items[0]), True)
+        if items and has_more_before
+        else None,
     )

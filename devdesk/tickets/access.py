@@ -14,6 +14,8 @@ that another organization's ticket exists.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -38,7 +40,7 @@ def visible_tickets(user: AnyUser) -> QuerySet[Ticket]:
         return tickets
     if role is None:
         return tickets.none()
-    assert isinstance(user, User)
+    user = cast(User, user)
     if role == User.Role.ENGINEER:
         return tickets.filter(escalated_team__in=user.teams.all())
     if role == User.Role.PARTNER_AGENT and user.organization_id:
@@ -67,7 +69,9 @@ def visible_messages(user: AnyUser, ticket: Ticket) -> QuerySet[Message]:
 def get_attachment_for(user: AnyUser, attachment_id: int) -> Attachment:
     """An attachment of a message ``user`` may read; otherwise :class:`Http404`."""
     try:
-        attachment = Attachment.objects.select_related("message__ticket").get(pk=attachment_id)
+        attachment = Attachment.objects.select_related("message__ticket").get(
+            pk=attachment_id
+        )
     except (Attachment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such attachment") from None
     message = attachment.message
@@ -129,7 +133,7 @@ def visible_organizations(user: AnyUser) -> QuerySet[Organization]:
         return Organization.objects.all()
     if role is None:
         return Organization.objects.none()
-    assert isinstance(user, User)
+    user = cast(User, user)
     if role == User.Role.ENGINEER:
         return Organization.objects.filter(
             Q(kind=Organization.Kind.VENDOR) | Q(tickets__in=visible_tickets(user))
@@ -155,7 +159,7 @@ def visible_users(user: AnyUser) -> QuerySet[User]:
         return User.objects.all()
     if role is None:
         return User.objects.none()
-    assert isinstance(user, User)
+    user = cast(User, user)
     staff = Q(role__in=[User.Role.ADMIN, User.Role.AGENT, User.Role.ENGINEER])
     if role == User.Role.ENGINEER:
         return User.objects.filter(staff)

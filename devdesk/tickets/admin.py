@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from devdesk.tickets.models import Attachment, Macro, Message, Product, Tag, Ticket, TicketEvent
+from devdesk.tickets.models import (
+    Attachment,
+    Macro,
+    Message,
+    Product,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
 
 
 class MessageInline(admin.StackedInline[Message, Ticket]):
@@ -22,10 +30,26 @@ class EventInline(admin.TabularInline[TicketEvent, Ticket]):
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin[Ticket]):
-    list_display = ("number", "subject", "status", "priority", "organization", "assignee", "updated_at")
+    list_display = (
+        "number",
+        "subject",
+        "status",
+        "priority",
+        "organization",
+        "assignee",
+        "updated_at",
+    )
     list_filter = ("status", "priority", "channel", "product")
     search_fields = ("=number", "subject")
-    raw_id_fields = ("requester", "owner", "assignee", "merged_into", "split_from", "organization", "partner_organization")
+    raw_id_fields = (
+        "requester",
+        "owner",
+        "assignee",
+        "merged_into",
+        "split_from",
+        "organization",
+        "partner_organization",
+    )
     filter_horizontal = ("tags", "followers")
     readonly_fields = ("number",)
     inlines = (MessageInline, EventInline)
@@ -45,7 +69,14 @@ class TagAdmin(admin.ModelAdmin[Tag]):
 
 @admin.register(Macro)
 class MacroAdmin(admin.ModelAdmin[Macro]):
-    list_display = ("name", "kind", "set_status", "add_tags", "usage_count", "is_active")
+    list_display = (
+        "name",
+        "kind",
+        "set_status",
+        "add_tags",
+        "usage_count",
+        "is_active",
+    )
 
 
 @admin.register(Attachment)

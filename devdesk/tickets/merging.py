@@ -149,7 +149,9 @@ def split_ticket(
             "split_everything", "Leave at least one message on the original ticket."
         )
     first = chosen[0]
-    requester = first.author if first.author and first.author.is_customer else ticket.requester
+    requester = (
+        first.author if first.author and first.author.is_customer else ticket.requester
+    )
     title = check_subject(subject or f"Split from {ticket.reference}: {ticket.subject}")
     with transaction.atomic():
         now = timezone.now()
@@ -174,10 +176,18 @@ def split_ticket(
         moved = [m.pk for m in chosen]
         record_event(new, TicketEvent.Kind.CREATED, actor=acting_user, channel="split")
         record_event(
-            new, TicketEvent.Kind.SPLIT_FROM, actor=acting_user, source=ticket.number, messages=moved
+            new,
+            TicketEvent.Kind.SPLIT_FROM,
+            actor=acting_user,
+            source=ticket.number,
+            messages=moved,
         )
         record_event(
-            ticket, TicketEvent.Kind.SPLIT_TO, actor=acting_user, target=new.number, messages=moved
+            ticket,
+            TicketEvent.Kind.SPLIT_TO,
+            actor=acting_user,
+            target=new.number,
+            messages=moved,
         )
         Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     return new
@@ -192,7 +202,9 @@ def undo_merge(source: Ticket, *, acting_user: User) -> Ticket:
     if not access.can_merge_and_split(acting_user):
         raise TicketError("not_allowed", "You cannot split tickets.", status=403)
     if not source.merged_into_id:
-        raise TicketError("not_merged", f"{source.reference} is not merged into another ticket.")
+        raise TicketError(
+            "not_merged", f"{source.reference} is not merged into another ticket."
+        )
     with transaction.atomic():
         target = Ticket.objects.select_for_update().get(pk=source.merged_into_id)
         returning = target.messages.filter(origin_ticket=source)
@@ -206,7 +218,11 @@ def undo_merge(source: Ticket, *, acting_user: User) -> Ticket:
         source.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
         target.followers.remove(source.requester)
         record_event(
-            target, TicketEvent.Kind.SPLIT_TO, actor=acting_user, target=source.number, messages=moved
+            target,
+            TicketEvent.Kind.SPLIT_TO,
+            actor=acting_user,
+            target=source.number,
+            messages=moved,
         )
         record_event(
             source,

@@ -87,7 +87,9 @@ class Ticket(models.Model):
     priority = models.PositiveSmallIntegerField(
         choices=Priority.choices, default=Priority.NORMAL
     )
-    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.PORTAL)
+    channel = models.CharField(
+        max_length=16, choices=Channel.choices, default=Channel.PORTAL
+    )
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
@@ -95,7 +97,9 @@ class Ticket(models.Model):
         Organization, on_delete=models.PROTECT, related_name="tickets"
     )
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requested_tickets",
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -135,10 +139,18 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="followed_tickets"
     )
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_tickets",
     )
     split_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="split_tickets"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="split_tickets",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -155,11 +167,17 @@ class Ticket(models.Model):
         # the database walk straight to a page (keyset pagination), whatever the size.
         indexes: ClassVar = [
             models.Index(fields=["updated_at", "id"], name="ticket_updated"),
-            models.Index(fields=["status", "updated_at", "id"], name="ticket_status_updated"),
-            models.Index(fields=["assignee", "status", "updated_at"], name="ticket_assignee"),
+            models.Index(
+                fields=["status", "updated_at", "id"], name="ticket_status_updated"
+            ),
+            models.Index(
+                fields=["assignee", "status", "updated_at"], name="ticket_assignee"
+            ),
             models.Index(fields=["team", "status", "updated_at"], name="ticket_team"),
             models.Index(fields=["organization", "updated_at"], name="ticket_org"),
-            models.Index(fields=["priority", "updated_at", "id"], name="ticket_priority"),
+            models.Index(
+                fields=["priority", "updated_at", "id"], name="ticket_priority"
+            ),
             models.Index(fields=["created_at", "id"], name="ticket_created"),
         ]
 
@@ -192,9 +210,14 @@ class Message(models.Model):
         PUBLIC = "public", "Public reply"
         INTERNAL = "internal", "Internal note"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages"
+    )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="messages"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
     )
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.PUBLIC)
     body = models.TextField()
@@ -212,7 +235,9 @@ class Message(models.Model):
 
     class Meta:
         ordering: ClassVar = ["created_at", "id"]
-        indexes: ClassVar = [models.Index(fields=["ticket", "created_at"], name="message_ticket")]
+        indexes: ClassVar = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on #{self.ticket.number}"
@@ -228,7 +253,9 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 
 
 class Attachment(models.Model):
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments"
+    )
     file = models.FileField(upload_to=attachment_path, max_length=200)
     filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)
@@ -264,7 +291,11 @@ class TicketEvent(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     data = models.JSONField(default=dict, blank=True)
@@ -272,7 +303,9 @@ class TicketEvent(models.Model):
 
     class Meta:
         ordering: ClassVar = ["created_at", "id"]
-        indexes: ClassVar = [models.Index(fields=["ticket", "created_at"], name="event_ticket")]
+        indexes: ClassVar = [
+            models.Index(fields=["ticket", "created_at"], name="event_ticket")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.ticket_id}"
@@ -287,7 +320,9 @@ class Macro(models.Model):
     kind = models.CharField(
         max_length=12, choices=Message.Kind.choices, default=Message.Kind.PUBLIC
     )
-    set_status = models.CharField(max_length=24, choices=Ticket.Status.choices, blank=True)
+    set_status = models.CharField(
+        max_length=24, choices=Ticket.Status.choices, blank=True
+    )
     add_tags = models.CharField(max_length=200, blank=True, help_text="Comma-separated")
     is_active = models.BooleanField(default=True)
     usage_count = models.PositiveIntegerField(default=0)
@@ -306,8 +341,12 @@ class TicketPresence(models.Model):
         VIEWING = "viewing", "viewing"
         REPLYING = "replying", "replying"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="presences")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="presences"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
     activity = models.CharField(max_length=10, choices=Activity.choices)
     seen_at = models.DateTimeField(default=timezone.now)
 

@@ -52,7 +52,10 @@ def build_email(message: Message, recipient: User) -> EmailMessage:
         subject=f"[{ticket.reference}] {ticket.subject}",
         body=body,
         to=[recipient.email],
-        headers={"Auto-Submitted": "auto-generated", "X-Devdesk-Ticket": str(ticket.number)},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "X-Devdesk-Ticket": str(ticket.number),
+        },
     )
 
 

@@ -39,7 +39,12 @@ Status = Ticket.Status
 # Which status may follow which. Reopening a closed ticket is not allowed: a customer
 # who writes again after closure gets a follow-up ticket instead.
 TRANSITIONS: dict[str, set[str]] = {
-    Status.NEW: {Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_ENGINEERING, Status.SOLVED},
+    Status.NEW: {
+        Status.OPEN,
+        Status.PENDING_CUSTOMER,
+        Status.PENDING_ENGINEERING,
+        Status.SOLVED,
+    },
     Status.OPEN: {Status.PENDING_CUSTOMER, Status.PENDING_ENGINEERING, Status.SOLVED},
     Status.PENDING_CUSTOMER: {Status.OPEN, Status.PENDING_ENGINEERING, Status.SOLVED},
     Status.PENDING_ENGINEERING: {Status.OPEN, Status.PENDING_CUSTOMER, Status.SOLVED},
@@ -63,7 +68,12 @@ def lock_and_refresh(*tickets: Ticket) -> None:
     """Lock the tickets' rows for this transaction and reload the caller's objects,
     so a concurrent change is neither lost nor overwritten with stale values."""
     pks = sorted(t.pk for t in tickets)  # one lock order everywhere: no deadlocks
-    list(Ticket.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk"))
+    list(
+        Ticket.objects.select_for_update()
+        .filter(pk__in=pks)
+        .order_by("pk")
+        .values_list("pk")
+    )
     for ticket in tickets:
         ticket.refresh_from_db()
 
@@ -218,7 +228,9 @@ def add_message(
     if kind == Message.Kind.INTERNAL and not access.can_add_note(author, ticket):
         raise TicketError("not_allowed", "You cannot add internal notes.", status=403)
     if kind == Message.Kind.PUBLIC and not access.can_reply_publicly(author, ticket):
-        raise TicketError("not_allowed", "You cannot reply to the customer.", status=403)
+        raise TicketError(
+            "not_allowed", "You cannot reply to the customer.", status=403
+        )
     if ticket.merged_into_id:
         raise TicketError(
             "ticket_merged",
@@ -231,7 +243,12 @@ def add_message(
     with transaction.atomic():
         lock_and_refresh(ticket)
         message = _create_message(
-            ticket, author=author, body=body, kind=kind, channel=channel, uploads=uploads
+            ticket,
+            author=author,
+            body=body,
+            kind=kind,
+            channel=channel,
+            uploads=uploads,
         )
         now = message.created_at
         fields = ["updated_at"]
@@ -255,7 +272,9 @@ def add_message(
     return message
 
 
-def _set_status(ticket: Ticket, status: str, *, actor: User | None, reason: str = "") -> None:
+def _set_status(
+    ticket: Ticket, status: str, *, actor: User | None, reason: str = ""
+) -> None:
     old = ticket.status
     ticket.status = status
     now = timezone.now()
@@ -266,7 +285,12 @@ def _set_status(ticket: Ticket, status: str, *, actor: User | None, reason: str 
     elif old in {Status.SOLVED, Status.CLOSED}:
         ticket.solved_at = None
     record_event(
-        ticket, TicketEvent.Kind.STATUS_CHANGED, actor=actor, old=old, new=status, reason=reason
+        ticket,
+        TicketEvent.Kind.STATUS_CHANGED,
+        actor=actor,
+        old=old,
+        new=status,
+        reason=reason,
     )
 
 
@@ -301,9 +325,12 @@ def change_status(ticket: Ticket, status: str, *, acting_user: User | None) -> T
 
 
 def _has_desk_reply(ticket: Ticket) -> bool:
-    return ticket.messages.filter(kind=Message.Kind.PUBLIC).exclude(
-        author__role=User.Role.CUSTOMER
-    ).exclude(author__isnull=True).exists()
+    return (
+        ticket.messages.filter(kind=Message.Kind.PUBLIC)
+        .exclude(author__role=User.Role.CUSTOMER)
+        .exclude(author__isnull=True)
+        .exists()
+    )
 
 
 # Field name -> (event kind, how to show a value in the history).
@@ -336,7 +363,9 @@ def update_ticket(ticket: Ticket, *, acting_user: User, **changes: Any) -> list[
     """
     unknown = set(changes) - set(_EDITABLE)
     if unknown:
-        raise TicketError("invalid_field", f"Cannot change {', '.join(sorted(unknown))}.")
+        raise TicketError(
+            "invalid_field", f"Cannot change {', '.join(sorted(unknown))}."
+        )
     if not access.can_edit_ticket(acting_user, ticket):
         raise TicketError("not_allowed", "You cannot change this ticket.", status=403)
     if "subject" in changes:
@@ -358,7 +387,11 @@ def update_ticket(ticket: Ticket, *, acting_user: User, **changes: Any) -> list[
                 continue
             setattr(ticket, name, value)
             record_event(
-                ticket, _EDITABLE[name], actor=acting_user, old=_describe(old), new=_describe(value)
+                ticket,
+                _EDITABLE[name],
+                actor=acting_user,
+                old=_describe(old),
+                new=_describe(value),
             )
             changed.append(name)
         if changed:
@@ -382,7 +415,9 @@ def normalize_tags(names: Iterable[str]) -> list[str]:
     return clean
 
 
-def set_tags(ticket: Ticket, names: Iterable[str], *, acting_user: User | None) -> list[str]:
+def set_tags(
+    ticket: Ticket, names: Iterable[str], *, acting_user: User | None
+) -> list[str]:
     """Replace the ticket's tags; records one event with what was added and removed."""
     wanted = normalize_tags(names)
     with transaction.atomic():
@@ -394,13 +429,19 @@ def set_tags(ticket: Ticket, names: Iterable[str], *, acting_user: User | None) 
         tags = [Tag.objects.get_or_create(name=n)[0] for n in wanted]
         ticket.tags.set(tags)
         record_event(
-            ticket, TicketEvent.Kind.TAGS_CHANGED, actor=acting_user, added=added, removed=removed
+            ticket,
+            TicketEvent.Kind.TAGS_CHANGED,
+            actor=acting_user,
+            added=added,
+            removed=removed,
         )
         Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
     return wanted
 
 
-def add_tags(ticket: Ticket, names: Iterable[str], *, acting_user: User | None) -> list[str]:
+def add_tags(
+    ticket: Ticket, names: Iterable[str], *, acting_user: User | None
+) -> list[str]:
     current = list(ticket.tags.values_list("name", flat=True))
     return set_tags(ticket, [*current, *normalize_tags(names)], acting_user=acting_user)
 
@@ -447,7 +488,9 @@ def escalate_ticket(
             team={"id": team.pk, "name": team.name},
         )
         if note.strip():
-            add_message(ticket, author=acting_user, body=note, kind=Message.Kind.INTERNAL)
+            add_message(
+                ticket, author=acting_user, body=note, kind=Message.Kind.INTERNAL
+            )
         if ticket.status != Status.PENDING_ENGINEERING:
             change_status(ticket, Status.PENDING_ENGINEERING, acting_user=acting_user)
     return ticket

@@ -25,7 +25,11 @@ def send_message_notification(message_id: int) -> int:
 
     message = (
         Message.objects.select_related(
-            "author", "ticket__requester", "ticket__assignee", "ticket__owner", "origin_ticket"
+            "author",
+            "ticket__requester",
+            "ticket__assignee",
+            "ticket__owner",
+            "origin_ticket",
         )
         .filter(pk=message_id)
         .first()

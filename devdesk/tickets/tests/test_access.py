@@ -1,4 +1,4 @@
-"""The permission rules as a matrix: persona × ticket × question, each with its answer."""
+"""The permission rules as a matrix: persona by ticket by question, each with its answer."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -12,8 +12,14 @@ from devdesk.tickets.tests.factories import make_ticket, reply
 pytestmark = pytest.mark.django_db
 
 PERSONAS = [
-    "admin_user", "agent", "engineer", "partner_agent",
-    "acme_customer", "acme_colleague", "globex_customer", "anonymous",
+    "admin_user",
+    "agent",
+    "engineer",
+    "partner_agent",
+    "acme_customer",
+    "acme_colleague",
+    "globex_customer",
+    "anonymous",
 ]
 
 
@@ -22,8 +28,14 @@ def tickets(acme_customer, globex_customer, agent, engineering, polyglot):
     plain = make_ticket(acme_customer, subject="Acme plain")
     escalated = make_ticket(acme_customer, subject="Acme escalated")
     escalate_ticket(escalated, team=engineering, note="Please look", acting_user=agent)
-    partnered = make_ticket(globex_customer, subject="Globex via partner", partner_organization=polyglot)
-    return {"acme_plain": plain, "acme_escalated": escalated, "globex_partnered": partnered}
+    partnered = make_ticket(
+        globex_customer, subject="Globex via partner", partner_organization=polyglot
+    )
+    return {
+        "acme_plain": plain,
+        "acme_escalated": escalated,
+        "globex_partnered": partnered,
+    }
 
 
 def persona(request, name):
@@ -83,20 +95,29 @@ def test_ability_matrix(request, tickets, who):
     assert got == ABILITIES[who]
 
 
-@pytest.mark.parametrize(("who", "sees_note"), [("agent", True), ("engineer", True), ("acme_customer", False)])
+@pytest.mark.parametrize(
+    ("who", "sees_note"),
+    [("agent", True), ("engineer", True), ("acme_customer", False)],
+)
 def test_internal_notes_hidden_from_customers(request, tickets, agent, who, sees_note):
     ticket = tickets["acme_escalated"]
     note = reply(ticket, agent, "customer is on SDK 2.1", kind=Message.Kind.INTERNAL)
     user = persona(request, who)
-    assert access.visible_messages(user, ticket).filter(pk=note.pk).exists() is sees_note
+    assert (
+        access.visible_messages(user, ticket).filter(pk=note.pk).exists() is sees_note
+    )
 
 
-def test_customer_sees_only_own_organization_and_vendor_staff(acme_customer, globex_customer, agent):
+def test_customer_sees_only_own_organization_and_vendor_staff(
+    acme_customer, globex_customer, agent
+):
     users = access.visible_users(acme_customer)
     assert acme_customer in users
     assert agent in users
     assert globex_customer not in users
-    assert list(access.visible_organizations(acme_customer)) == [acme_customer.organization]
+    assert list(access.visible_organizations(acme_customer)) == [
+        acme_customer.organization
+    ]
 
 
 def test_inactive_user_sees_nothing(tickets, acme_customer):

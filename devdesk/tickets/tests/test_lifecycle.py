@@ -35,7 +35,9 @@ def test_customer_reply_reopens_solved_ticket(acme_customer, agent):
     assert ticket.status == Ticket.Status.OPEN
 
 
-def test_public_reply_emails_the_requester(acme_customer, agent, django_capture_on_commit_callbacks):
+def test_public_reply_emails_the_requester(
+    acme_customer, agent, django_capture_on_commit_callbacks
+):
     ticket = make_ticket(acme_customer)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -44,25 +46,33 @@ def test_public_reply_emails_the_requester(acme_customer, agent, django_capture_
     assert f"[#{ticket.number}]" in mail.outbox[0].subject
 
 
-def test_merge_then_undo_restores_both_conversations(acme_customer, acme_colleague, agent):
+def test_merge_then_undo_restores_both_conversations(
+    acme_customer, acme_colleague, agent
+):
     source = make_ticket(acme_customer, subject="Webhook retries")
     target = make_ticket(acme_colleague, subject="Webhooks delivered twice")
     merge_tickets(source, target, acting_user=agent)
     source.refresh_from_db()
     assert source.merged_into == target
-    assert target.messages.filter(origin_ticket=source).count() == 2  # original + notice
+    assert (
+        target.messages.filter(origin_ticket=source).count() == 2
+    )  # original + notice
     assert acme_customer in target.followers.all()
     undo_merge(source, acting_user=agent)
     source.refresh_from_db()
     assert source.merged_into is None
     assert source.status == Ticket.Status.OPEN
     assert not target.messages.filter(origin_ticket=source).exists()
-    assert TicketEvent.objects.filter(ticket=target, kind=TicketEvent.Kind.SPLIT_TO).exists()
+    assert TicketEvent.objects.filter(
+        ticket=target, kind=TicketEvent.Kind.SPLIT_TO
+    ).exists()
 
 
 def test_merge_across_organizations_is_refused(acme_customer, globex_customer, agent):
     with pytest.raises(TicketError) as caught:
-        merge_tickets(make_ticket(acme_customer), make_ticket(globex_customer), acting_user=agent)
+        merge_tickets(
+            make_ticket(acme_customer), make_ticket(globex_customer), acting_user=agent
+        )
     assert caught.value.code == "cross_organization"
 
 
@@ -80,7 +90,9 @@ def test_notification_task_run_twice_mails_once(acme_customer, agent):
     from devdesk.tickets.tasks import send_message_notification
 
     ticket = make_ticket(acme_customer)
-    message = reply(ticket, agent, "Here is the fix.")  # on_commit not run: nothing sent yet
+    message = reply(
+        ticket, agent, "Here is the fix."
+    )  # on_commit not run: nothing sent yet
     mail.outbox.clear()
     assert send_message_notification.call(message.pk) == 1
     assert send_message_notification.call(message.pk) == 0

@@ -25,15 +25,30 @@ def kinds(ticket):
 
 def test_every_change_writes_an_event(acme_customer, agent, other_agent):
     ticket = make_ticket(acme_customer)
-    update_ticket(ticket, acting_user=agent, priority=Ticket.Priority.HIGH, owner=agent, assignee=other_agent)
+    update_ticket(
+        ticket,
+        acting_user=agent,
+        priority=Ticket.Priority.HIGH,
+        owner=agent,
+        assignee=other_agent,
+    )
     set_tags(ticket, ["billing", "sdk"], acting_user=agent)
     reply(ticket, agent, "Fixed in 2.3.1", new_status=Ticket.Status.SOLVED)
     assert kinds(ticket) == [
-        "created", "message_added", "priority_changed", "owner_changed",
-        "assignee_changed", "tags_changed", "message_added", "status_changed",
+        "created",
+        "message_added",
+        "priority_changed",
+        "owner_changed",
+        "assignee_changed",
+        "tags_changed",
+        "message_added",
+        "status_changed",
     ]
     owner_event = ticket.events.get(kind=TicketEvent.Kind.OWNER_CHANGED)
-    assert owner_event.data == {"old": None, "new": {"id": agent.pk, "name": "Alex Agent"}}
+    assert owner_event.data == {
+        "old": None,
+        "new": {"id": agent.pk, "name": "Alex Agent"},
+    }
 
 
 def test_unchanged_values_write_no_event(acme_customer, agent):
@@ -44,7 +59,12 @@ def test_unchanged_values_write_no_event(acme_customer, agent):
 
 @pytest.mark.parametrize(
     ("start", "target"),
-    [("new", "closed"), ("open", "closed"), ("closed", "open"), ("pending_customer", "closed")],
+    [
+        ("new", "closed"),
+        ("open", "closed"),
+        ("closed", "open"),
+        ("pending_customer", "closed"),
+    ],
 )
 def test_invalid_transitions_are_refused(acme_customer, agent, start, target):
     ticket = make_ticket(acme_customer, status=start)
@@ -60,7 +80,9 @@ def test_customer_cannot_change_status_or_fields(acme_customer):
     with pytest.raises(TicketError):
         change_status(ticket, Ticket.Status.OPEN, acting_user=acme_customer)
     with pytest.raises(TicketError):
-        update_ticket(ticket, acting_user=acme_customer, priority=Ticket.Priority.URGENT)
+        update_ticket(
+            ticket, acting_user=acme_customer, priority=Ticket.Priority.URGENT
+        )
 
 
 def test_customer_cannot_be_made_assignee(acme_customer, agent):
@@ -70,15 +92,21 @@ def test_customer_cannot_be_made_assignee(acme_customer, agent):
     assert caught.value.code == "invalid_assignee"
 
 
-def test_escalation_keeps_owner_and_sets_pending_engineering(acme_customer, agent, other_agent, engineering):
+def test_escalation_keeps_owner_and_sets_pending_engineering(
+    acme_customer, agent, other_agent, engineering
+):
     ticket = make_ticket(acme_customer)
     update_ticket(ticket, acting_user=agent, owner=agent)
-    escalate_ticket(ticket, team=engineering, note="Repro attached", acting_user=other_agent)
+    escalate_ticket(
+        ticket, team=engineering, note="Repro attached", acting_user=other_agent
+    )
     ticket.refresh_from_db()
     assert ticket.owner == agent
     assert ticket.escalated_team == engineering
     assert ticket.status == Ticket.Status.PENDING_ENGINEERING
-    assert ticket.messages.filter(kind=Message.Kind.INTERNAL, body="Repro attached").exists()
+    assert ticket.messages.filter(
+        kind=Message.Kind.INTERNAL, body="Repro attached"
+    ).exists()
 
 
 def test_engineer_cannot_reply_publicly(acme_customer, agent, engineer, engineering):
@@ -126,26 +154,42 @@ def test_macro_fills_placeholders_and_applies_status_and_tags(acme_customer, age
         ("Subject", "x" * 100_001, "body_too_long"),
     ],
 )
-def test_bad_ticket_input_is_refused_and_nothing_written(acme_customer, subject, body, code):
+def test_bad_ticket_input_is_refused_and_nothing_written(
+    acme_customer, subject, body, code
+):
     with pytest.raises(TicketError) as caught:
-        submit(NewTicket(requester=acme_customer, subject=subject, body=body), acting_user=acme_customer)
+        submit(
+            NewTicket(requester=acme_customer, subject=subject, body=body),
+            acting_user=acme_customer,
+        )
     assert caught.value.code == code
     assert not Ticket.objects.exists()
 
 
 def test_idempotency_key_returns_the_first_ticket(acme_customer):
-    new = NewTicket(requester=acme_customer, subject="Webhooks late", body="by 10 minutes")
+    new = NewTicket(
+        requester=acme_customer, subject="Webhooks late", body="by 10 minutes"
+    )
     first = submit(new, acting_user=acme_customer, idempotency_key="abc")
     again = submit(new, acting_user=acme_customer, idempotency_key="abc")
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
     assert again.ticket == first.ticket
     assert Ticket.objects.count() == 1
 
 
 def test_idempotency_key_reused_for_another_request_conflicts(acme_customer):
-    submit(NewTicket(requester=acme_customer, subject="A", body="a"), acting_user=acme_customer, idempotency_key="k")
+    submit(
+        NewTicket(requester=acme_customer, subject="A", body="a"),
+        acting_user=acme_customer,
+        idempotency_key="k",
+    )
     with pytest.raises(TicketError) as caught:
-        submit(NewTicket(requester=acme_customer, subject="B", body="b"), acting_user=acme_customer, idempotency_key="k")
+        submit(
+            NewTicket(requester=acme_customer, subject="B", body="b"),
+            acting_user=acme_customer,
+            idempotency_key="k",
+        )
     assert caught.value.status == 409
     assert Ticket.objects.count() == 1
 
@@ -153,8 +197,11 @@ def test_idempotency_key_reused_for_another_request_conflicts(acme_customer):
 def test_failed_attachment_rolls_back_the_whole_ticket(acme_customer, settings):
     uploads = check_uploads([("trace.log", b"Traceback...\n")])
     settings.MEDIA_ROOT = "/proc/devdesk-not-writable"
-    with pytest.raises(OSError), transaction.atomic():
-        submit(NewTicket(requester=acme_customer, subject="S", body="B", uploads=uploads), acting_user=acme_customer)
+    with pytest.raises(OSError, match="devdesk-not-writable"), transaction.atomic():
+        submit(
+            NewTicket(requester=acme_customer, subject="S", body="B", uploads=uploads),
+            acting_user=acme_customer,
+        )
     assert not Ticket.objects.exists()
 
 
@@ -191,7 +238,12 @@ def test_real_png_is_accepted():
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
-    [("../../etc/passwd", "passwd"), ("C:\\temp\\a.log", "a.log"), ('<script>"x".log', "scriptx.log"), ("", "attachment")],
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\temp\\a.log", "a.log"),
+        ('<script>"x".log', "scriptx.log"),
+        ("", "attachment"),
+    ],
 )
 def test_filenames_are_cleaned(raw, clean):
     assert clean_filename(raw) == clean
