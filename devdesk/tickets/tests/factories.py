@@ -25,7 +25,9 @@ class MacroFactory(DjangoModelFactory[Macro]):
         model = Macro
 
     name = factory.Sequence(lambda n: f"Macro {n}")
-    body = "Hi {{ customer.first_name }}, thanks for writing about {{ ticket.reference }}."
+    body = (
+        "Hi {{ customer.first_name }}, thanks for writing about {{ ticket.reference }}."
+    )
 
 
 def make_ticket(
@@ -38,7 +40,8 @@ def make_ticket(
     """Open a ticket through the real service, then set any extra fields directly."""
     requester = requester or UserFactory()
     ticket = open_ticket(
-        NewTicket(requester=requester, subject=subject, body=body), acting_user=requester
+        NewTicket(requester=requester, subject=subject, body=body),
+        acting_user=requester,
     )
     if fields:
         for name, value in fields.items():
@@ -47,5 +50,7 @@ def make_ticket(
     return ticket
 
 
-def reply(ticket: Ticket, author: User, body: str = "Thanks, looking into it.", **kw: Any) -> Message:
+def reply(
+    ticket: Ticket, author: User, body: str = "Thanks, looking into it.", **kw: Any
+) -> Message:
     return add_message(ticket, author=author, body=body, **kw)
