@@ -12,11 +12,12 @@ admin.site.site_title = settings.SITE_NAME
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("highlight.css", views.highlight_stylesheet, name="highlight-css"),
     path("accounts/", include("devdesk.accounts.urls")),
     path("desk/", include("devdesk.tickets.urls_desk")),
     path("portal/", include("devdesk.tickets.urls_portal")),
     path(
-        "attachments/<int:pk>/<str:filename>",
+        "attachments/<int:pk>/<path:filename>",
         attachments.download,
         name="attachment-download",
     ),

@@ -59,7 +59,12 @@ def unique_slug(name: str) -> str:
 
 def sign_up(*, email: str, name: str, password: str, company: str = "") -> User:
     """Create a customer account, joining the organization that owns the e-mail domain
-    or a new organization named after the company (or the person)."""
+    or a new organization named after the company (or the person).
+
+    Joining by domain grants access to that organization's tickets, so callers must
+    have verified that the person controls the address (the sign-up view mails a
+    signed link first). Never expose this without that check.
+    """
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise AccountError(

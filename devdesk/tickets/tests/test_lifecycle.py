@@ -97,3 +97,16 @@ def test_notification_task_run_twice_mails_once(acme_customer, agent):
     assert send_message_notification.call(message.pk) == 1
     assert send_message_notification.call(message.pk) == 0
     assert len(mail.outbox) == 1
+
+
+def test_pages_show_times_in_the_users_time_zone(login, acme_customer):
+    from django.utils import timezone
+
+    acme_customer.time_zone = "Asia/Tokyo"
+    acme_customer.save()
+    login(acme_customer).get("/portal/")
+    assert timezone.get_current_timezone_name() == "Asia/Tokyo"
+    acme_customer.time_zone = "Not/AZone"
+    acme_customer.save()
+    login(acme_customer).get("/portal/")
+    assert timezone.get_current_timezone_name() == "UTC"

@@ -2,8 +2,48 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest
+from django.utils.cache import patch_cache_control
+
+from devdesk.tickets.access import get_attachment_for
+from devdesk.tickets.attachments import BINARY_TYPES
+
+logger = logging.getLogger(__name__)
+
+# Only types checked byte-for-byte on upload keep their own content type; everything
+# else (code, logs, HTML, SVG) is served as plain text, so a browser never runs it.
+SERVED_AS_IS = frozenset(BINARY_TYPES.values())
+PLAIN_TEXT = "text/plain; charset=utf-8"
 
 
-def download(request: HttpRequest, pk: int, filename: str) -> HttpResponse:
-    raise NotImplementedError
+@login_required
+def download(request: HttpRequest, pk: int, filename: str) -> FileResponse:
+    attachment = get_attachment_for(request.user, pk)
+    if filename != attachment.filename:
+        raise Http404("No such attachment")
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        logger.error(
+            "attachment %s is missing from storage (%s)", pk, attachment.file.name
+        )
+        raise Http404("No such attachment") from None
+    content_type = (
+        attachment.content_type
+        if attachment.content_type in SERVED_AS_IS
+        else PLAIN_TEXT
+    )
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even if opened in the page, nothing in the file can run or reach our origin.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    patch_cache_control(response, private=True)
+    return response
