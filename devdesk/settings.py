@@ -210,7 +210,9 @@ ATTACHMENTS_PER_MESSAGE = env_int("ATTACHMENTS_PER_MESSAGE", 10)
 INBOX_PAGE_SIZE = env_int("INBOX_PAGE_SIZE", 50)
 PRESENCE_SECONDS = env_int("PRESENCE_SECONDS", 30)
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A JSON body carries attachments base64-encoded (4/3 of their size): room for one
+# attachment at the limit plus the rest of the request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = (ATTACHMENT_MAX_MIB * 4 // 3 + 2) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True

@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from devdesk.accounts.models import Organization, User
-from devdesk.tickets.models import Attachment, Message, Product, Ticket
+from devdesk.tickets.models import Attachment, Message, Product, Ticket, TicketQuerySet
 
 AnyUser = User | AnonymousUser
 
@@ -32,7 +32,7 @@ def _role(user: AnyUser) -> str | None:
     return user.role  # type: ignore[union-attr]
 
 
-def visible_tickets(user: AnyUser) -> QuerySet[Ticket]:
+def visible_tickets(user: AnyUser) -> TicketQuerySet:
     """All tickets ``user`` may see, as a queryset to filter further."""
     role = _role(user)
     tickets = Ticket.objects.all()
@@ -115,6 +115,17 @@ def can_edit_ticket(user: AnyUser, ticket: Ticket) -> bool:
 
 
 def can_merge_and_split(user: AnyUser) -> bool:
+    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+
+
+def can_open_ticket(user: AnyUser) -> bool:
+    """Customers open their own tickets; desk staff open them for customers.
+    Engineers and partner agents work on what is routed to them."""
+    return _role(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.CUSTOMER}
+
+
+def can_open_ticket_for_customer(user: AnyUser) -> bool:
+    """Log a ticket on behalf of a customer (phone, chat, a conversation at an event)."""
     return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
 
 

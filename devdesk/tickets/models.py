@@ -46,7 +46,13 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def for_list(self) -> TicketQuerySet:
         """What an inbox or list row shows, in a fixed number of queries."""
         return self.select_related(
-            "organization", "product", "requester", "owner", "assignee", "team"
+            "organization",
+            "product",
+            "requester",
+            "owner",
+            "assignee",
+            "team",
+            "merged_into",
         ).prefetch_related("tags")
 
 

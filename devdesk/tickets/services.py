@@ -418,7 +418,13 @@ def normalize_tags(names: Iterable[str]) -> list[str]:
 def set_tags(
     ticket: Ticket, names: Iterable[str], *, acting_user: User | None
 ) -> list[str]:
-    """Replace the ticket's tags; records one event with what was added and removed."""
+    """Replace the ticket's tags; records one event with what was added and removed.
+
+    ``acting_user=None`` is the system itself (rules, imports); a person must be
+    allowed to edit the ticket, else :class:`TicketError` (403).
+    """
+    if acting_user is not None and not access.can_edit_ticket(acting_user, ticket):
+        raise TicketError("not_allowed", "You cannot change the tags.", status=403)
     wanted = normalize_tags(names)
     with transaction.atomic():
         current = set(ticket.tags.values_list("name", flat=True))
@@ -523,9 +529,15 @@ def render_macro(macro: Macro, ticket: Ticket, user: User) -> str:
 
 
 def apply_macro(
-    ticket: Ticket, macro: Macro, *, acting_user: User, body: str | None = None
+    ticket: Ticket,
+    macro: Macro,
+    *,
+    acting_user: User,
+    body: str | None = None,
+    uploads: Sequence[CheckedUpload] = (),
 ) -> Message:
-    """Send the macro's reply (optionally edited) and apply its status and tags."""
+    """Send the macro's reply (optionally edited, with attachments) and apply its
+    status and tags."""
     text = body if body is not None else render_macro(macro, ticket, acting_user)
     with transaction.atomic():
         message = add_message(
@@ -534,6 +546,7 @@ def apply_macro(
             body=text,
             kind=macro.kind,
             channel=Ticket.Channel.AGENT,
+            uploads=uploads,
             new_status=macro.set_status or None,
         )
         if macro.add_tags:

@@ -114,3 +114,25 @@ def test_file_missing_from_storage_is_not_found_not_a_crash(login, acme_customer
     file = attach(ticket, acme_customer, "trace.log", b"x")
     file.file.storage.delete(file.file.name)
     assert login(acme_customer).get(url(file)).status_code == 404
+
+
+def test_api_token_downloads_an_attachment_it_may_read(
+    client, acme_customer, globex_customer
+):
+    from devdesk.accounts.services import create_api_token
+    from devdesk.tickets.services import add_message
+
+    ticket = make_ticket(acme_customer)
+    message = add_message(
+        ticket,
+        author=acme_customer,
+        body="log",
+        uploads=check_uploads([("run.log", b"ok\n")]),
+    )
+    attachment = message.attachments.get()
+    url = f"/attachments/{attachment.pk}/run.log"
+    _, own = create_api_token(acme_customer, name="ci")
+    _, other = create_api_token(globex_customer, name="ci")
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {own}").status_code == 200
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 404
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer dd_wrong").status_code == 302

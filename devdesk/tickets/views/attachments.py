@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control
 
+from devdesk.accounts.services import user_for_token
 from devdesk.tickets.access import get_attachment_for
 from devdesk.tickets.attachments import BINARY_TYPES
 
@@ -19,9 +21,17 @@ SERVED_AS_IS = frozenset(BINARY_TYPES.values())
 PLAIN_TEXT = "text/plain; charset=utf-8"
 
 
-@login_required
-def download(request: HttpRequest, pk: int, filename: str) -> FileResponse:
-    attachment = get_attachment_for(request.user, pk)
+def download(request: HttpRequest, pk: int, filename: str) -> HttpResponseBase:
+    """Serve an attachment to a signed-in person, or to an API client whose
+    ``Authorization: Bearer`` token belongs to someone who may read it."""
+    user = request.user
+    if not user.is_authenticated:
+        scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+        token_user = user_for_token(raw.strip()) if scheme.lower() == "bearer" else None
+        if token_user is None:
+            return redirect_to_login(request.get_full_path())
+        user = token_user
+    attachment = get_attachment_for(user, pk)
     if filename != attachment.filename:
         raise Http404("No such attachment")
     try:

@@ -1,0 +1,142 @@
+"""A ticket's history as sentences people can read: "Alex changed status from Open to Solved"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+
+from devdesk.accounts.models import User
+from devdesk.tickets.models import Message, Ticket, TicketEvent
+
+
+def ticket_history(ticket: Ticket) -> list[dict[str, Any]]:
+    """The ticket's events, and those of tickets merged into it, as readable lines."""
+    events = list(
+        TicketEvent.objects.filter(Q(ticket=ticket) | Q(ticket__merged_into=ticket))
+        .select_related("actor", "ticket")
+        .order_by("created_at", "id")
+    )
+    follower_ids = {
+        pk
+        for e in events
+        if e.kind == TicketEvent.Kind.FOLLOWERS_CHANGED
+        for pk in (*e.data.get("added", []), *e.data.get("removed", []))
+    }
+    names = (
+        {u.pk: u.display_name for u in User.objects.filter(pk__in=follower_ids)}
+        if follower_ids
+        else {}
+    )
+    return [
+        {
+            "event": e,
+            "text": describe_event(e, names),
+            "elsewhere": e.ticket if e.ticket_id != ticket.pk else None,
+        }
+        for e in events
+    ]
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "nothing"
+    if isinstance(value, dict):
+        return str(value.get("name", "?"))
+    return str(value)
+
+
+def _names(ids: list[int], names: dict[int, str]) -> str:
+    return ", ".join(names.get(pk, "a former user") for pk in ids)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> str:
+    """One event as a sentence: "Alex changed status from Open to Solved"."""
+    who = event.actor.display_name if event.actor else settings.SITE_NAME
+    data = event.data or {}
+    kind = TicketEvent.Kind
+    label: dict[str, Callable[[Any], str]] = {
+        kind.STATUS_CHANGED: lambda v: (
+            Ticket.Status(v).label if v in Ticket.Status.values else str(v)
+        ),
+        kind.PRIORITY_CHANGED: lambda v: (
+            Ticket.Priority(v).label if v in Ticket.Priority.values else str(v)
+        ),
+    }
+    field: dict[str, str] = {
+        kind.STATUS_CHANGED: "status",
+        kind.PRIORITY_CHANGED: "priority",
+        kind.OWNER_CHANGED: "owner",
+        kind.ASSIGNEE_CHANGED: "assignee",
+        kind.TEAM_CHANGED: "team",
+        kind.PRODUCT_CHANGED: "product",
+        kind.SUBJECT_CHANGED: "subject",
+    }
+    if event.kind in field:
+        show = label.get(event.kind, _value)
+        old = show(data.get("old")) if data.get("old") is not None else "nothing"
+        text = (
+            f"{who} changed {field[event.kind]} from {old} to {show(data.get('new'))}"
+        )
+        reason = {"customer_reply": "the customer replied", "desk_reply": "first reply"}
+        if data.get("reason") in reason:
+            text += f" ({reason[data['reason']]})"
+        return text
+    if event.kind == kind.CREATED:
+        channel = data.get("channel", "")
+        if channel == "split":
+            return f"{who} created this ticket by a split"
+        label_ = (
+            Ticket.Channel(channel).label
+            if channel in Ticket.Channel.values
+            else channel
+        )
+        return f"{who} created the ticket ({label_ or 'unknown channel'})"
+    if event.kind == kind.MESSAGE_ADDED:
+        what = (
+            "an internal note"
+            if data.get("message_kind") == Message.Kind.INTERNAL
+            else "a public reply"
+        )
+        files = data.get("attachments") or 0
+        return f"{who} added {what}" + (
+            f" with {_plural(files, 'attachment')}" if files else ""
+        )
+    if event.kind == kind.TAGS_CHANGED:
+        parts = []
+        for verb in ("added", "removed"):
+            if data.get(verb):
+                noun = "tag" if len(data[verb]) == 1 else "tags"
+                parts.append(f"{verb} {noun} {', '.join(data[verb])}")
+        return f"{who} {' and '.join(parts) or 'changed the tags'}"
+    if event.kind == kind.FOLLOWERS_CHANGED:
+        parts = []
+        if data.get("added"):
+            parts.append(f"added {_names(data['added'], names or {})} as follower")
+        if data.get("removed"):
+            parts.append(f"removed follower {_names(data['removed'], names or {})}")
+        return f"{who} {' and '.join(parts) or 'changed the followers'}"
+    if event.kind == kind.ESCALATED:
+        return f"{who} escalated to {_value(data.get('team'))}"
+    if event.kind == kind.MERGED_INTO:
+        return f"{who} merged this ticket into #{data.get('target')}"
+    if event.kind == kind.MERGED_FROM:
+        return f"{who} merged #{data.get('source')} into this ticket"
+    moved = _plural(len(data.get("messages", [])), "message")
+    if event.kind == kind.SPLIT_TO:
+        return f"{who} moved {moved} out to #{data.get('target')}"
+    if event.kind == kind.SPLIT_FROM:
+        if data.get("undo_of") == "merge":
+            return (
+                f"{who} undid the merge: {moved} came back from #{data.get('source')}"
+            )
+        return f"{who} split {moved} out of #{data.get('source')} into this ticket"
+    if event.kind == kind.MACRO_APPLIED:
+        return f"{who} applied the macro “{data.get('macro', '')}”"
+    return f"{who}: {event.get_kind_display()}"

@@ -1,0 +1,172 @@
+"""The agent inbox as a query: named views, filters, sort orders and keyset pages.
+
+Everything starts from :func:`access.visible_tickets`, so an engineer or a partner
+agent gets the same inbox limited to what they may see. Nothing here counts a whole
+table: view counts stop at :data:`COUNT_CAP` and pages are keyset pages (no OFFSET,
+no total), so the inbox costs the same with a hundred tickets or ten million.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from devdesk.accounts.models import User
+from devdesk.lib.keyset import Page, paginate
+from devdesk.tickets.access import visible_tickets
+from devdesk.tickets.models import Ticket
+
+Status = Ticket.Status
+
+# Above this many tickets a view shows "1000+": counting further would scan the table.
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class InboxView:
+    slug: str
+    label: str
+    select: Callable[[QuerySet[Ticket], User], QuerySet[Ticket]]
+
+
+def _my_teams(tickets: QuerySet[Ticket], user: User) -> QuerySet[Ticket]:
+    # "Mine as a team": routed to one of my teams, or escalated to it (engineers).
+    teams = user.teams.values("pk")
+    return tickets.filter(
+        Q(team__in=teams) | Q(escalated_team__in=teams),
+        status__in=Ticket.UNRESOLVED_STATUSES,
+    )
+
+
+VIEWS: dict[str, InboxView] = {
+    view.slug: view
+    for view in [
+        InboxView(
+            "mine",
+            "Mine",
+            lambda t, u: t.filter(assignee=u, status__in=Ticket.UNRESOLVED_STATUSES),
+        ),
+        InboxView(
+            "unassigned",
+            "Unassigned",
+            lambda t, u: t.filter(
+                assignee__isnull=True, status__in=Ticket.UNRESOLVED_STATUSES
+            ),
+        ),
+        InboxView("teams", "My teams", _my_teams),
+        InboxView(
+            "open", "All open", lambda t, u: t.filter(status__in=Ticket.OPEN_STATUSES)
+        ),
+        InboxView(
+            "pending",
+            "Pending",
+            lambda t, u: t.filter(status__in=Ticket.PENDING_STATUSES),
+        ),
+        InboxView("solved", "Solved", lambda t, u: t.filter(status=Status.SOLVED)),
+        InboxView("all", "All", lambda t, u: t),
+    ]
+}
+
+
+def default_view(user: User) -> str:
+    """Where the inbox opens: new and open work for the desk; engineers start with
+    what was escalated to their teams (it waits in "pending engineering")."""
+    return "teams" if user.role == User.Role.ENGINEER else "open"
+
+
+# Sort key -> (label, keyset ordering). Every ordering ends in the unique id and
+# matches an index on Ticket.
+SORTS: dict[str, tuple[str, list[str]]] = {
+    "updated": ("Updated, newest first", ["-updated_at", "-id"]),
+    "updated_asc": ("Updated, oldest first", ["updated_at", "id"]),
+    "created": ("Created, newest first", ["-created_at", "-id"]),
+    "priority": ("Priority, highest first", ["-priority", "-updated_at", "-id"]),
+}
+DEFAULT_SORT = "updated"
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """Narrowing within a view; empty fields do not filter.
+
+    ``assignee`` is ``"me"``, ``"none"`` or a user id.
+    """
+
+    status: str = ""
+    priority: int | None = None
+    product_id: int | None = None
+    organization_id: int | None = None
+    assignee: str = ""
+    channel: str = ""
+    tag: str = ""
+    text: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return self == InboxFilters()
+
+
+@dataclass(frozen=True)
+class CappedCount:
+    value: int
+    is_capped: bool
+
+    def __str__(self) -> str:
+        return f"{COUNT_CAP}+" if self.is_capped else str(self.value)
+
+
+def capped_count(tickets: QuerySet[Ticket]) -> CappedCount:
+    """Count up to :data:`COUNT_CAP` rows; the database stops reading after that."""
+    found = tickets.order_by()[: COUNT_CAP + 1].count()
+    return CappedCount(min(found, COUNT_CAP), found > COUNT_CAP)
+
+
+def view_counts(user: User) -> list[tuple[InboxView, CappedCount]]:
+    """Each view with its (capped) number of tickets ``user`` can see; one query each."""
+    visible = visible_tickets(user)
+    return [(view, capped_count(view.select(visible, user))) for view in VIEWS.values()]
+
+
+def inbox_tickets(user: User, view: str, filters: InboxFilters) -> QuerySet[Ticket]:
+    """The tickets of one view after filters, not yet ordered or paged."""
+    tickets = VIEWS[view].select(visible_tickets(user), user)
+    if filters.status:
+        tickets = tickets.filter(status=filters.status)
+    if filters.priority is not None:
+        tickets = tickets.filter(priority=filters.priority)
+    if filters.product_id is not None:
+        tickets = tickets.filter(product_id=filters.product_id)
+    if filters.organization_id is not None:
+        tickets = tickets.filter(organization_id=filters.organization_id)
+    if filters.assignee == "me":
+        tickets = tickets.filter(assignee=user)
+    elif filters.assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif filters.assignee:
+        tickets = tickets.filter(assignee_id=int(filters.assignee))
+    if filters.channel:
+        tickets = tickets.filter(channel=filters.channel)
+    if filters.tag:
+        tickets = tickets.filter(tags__name=filters.tag)
+    if filters.text:
+        tickets = tickets.filter(subject__icontains=filters.text)
+    return tickets
+
+
+def inbox_page(
+    user: User,
+    *,
+    view: str = "open",
+    filters: InboxFilters | None = None,
+    sort: str = DEFAULT_SORT,
+    cursor: str | None = None,
+    size: int = 50,
+) -> Page[Ticket]:
+    """One keyset page of a view, with everything a row shows loaded in a fixed
+    number of queries. Raises :class:`lib.keyset.InvalidCursor` for a bad cursor."""
+    tickets = inbox_tickets(user, view, filters or InboxFilters())
+    # visible_tickets() is typed as a plain QuerySet but is built on Ticket.objects.
+    rows = tickets.for_list()
+    return paginate(rows, ordering=SORTS[sort][1], cursor=cursor, size=size)
