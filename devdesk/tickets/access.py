@@ -109,6 +109,11 @@ def can_change_status(user: AnyUser, ticket: Ticket) -> bool:
     return _role(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.PARTNER_AGENT}
 
 
+def can_tag(user: AnyUser, ticket: Ticket) -> bool:
+    """Tags: desk staff, and partner agents on the tickets routed to them."""
+    return _role(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.PARTNER_AGENT}
+
+
 def can_edit_ticket(user: AnyUser, ticket: Ticket) -> bool:
     """Owner, assignee, priority, team, product, tags, followers, subject."""
     return _role(user) in {User.Role.ADMIN, User.Role.AGENT}

@@ -423,7 +423,7 @@ def set_tags(
     ``acting_user=None`` is the system itself (rules, imports); a person must be
     allowed to edit the ticket, else :class:`TicketError` (403).
     """
-    if acting_user is not None and not access.can_edit_ticket(acting_user, ticket):
+    if acting_user is not None and not access.can_tag(acting_user, ticket):
         raise TicketError("not_allowed", "You cannot change the tags.", status=403)
     wanted = normalize_tags(names)
     with transaction.atomic():

@@ -69,14 +69,15 @@ def test_ticket_visibility_matrix(request, tickets, who, which):
             access.get_ticket_for(user, ticket.number)
 
 
-# persona -> (read internal, reply publicly, note, change status, edit fields, merge/split)
+# persona -> (read internal, reply publicly, note, change status, tag, edit fields,
+#             merge/split, open tickets, open for a customer)
 ABILITIES = {
-    "admin_user": (True, True, True, True, True, True),
-    "agent": (True, True, True, True, True, True),
-    "engineer": (True, False, True, False, False, False),
-    "partner_agent": (True, True, True, True, False, False),
-    "acme_customer": (False, True, False, False, False, False),
-    "anonymous": (False, False, False, False, False, False),
+    "admin_user": (True, True, True, True, True, True, True, True, True),
+    "agent": (True, True, True, True, True, True, True, True, True),
+    "engineer": (True, False, True, False, False, False, False, False, False),
+    "partner_agent": (True, True, True, True, True, False, False, False, False),
+    "acme_customer": (False, True, False, False, False, False, False, True, False),
+    "anonymous": (False, False, False, False, False, False, False, False, False),
 }
 
 
@@ -89,8 +90,11 @@ def test_ability_matrix(request, tickets, who):
         access.can_reply_publicly(user, ticket),
         access.can_add_note(user, ticket),
         access.can_change_status(user, ticket),
+        access.can_tag(user, ticket),
         access.can_edit_ticket(user, ticket),
         access.can_merge_and_split(user),
+        access.can_open_ticket(user),
+        access.can_open_ticket_for_customer(user),
     )
     assert got == ABILITIES[who]
 
