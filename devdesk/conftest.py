@@ -197,3 +197,32 @@ def browser_context(chromium):  # type: ignore[no-untyped-def]
     context.set_default_timeout(10_000)
     yield context
     context.close()
+
+
+@pytest.fixture
+def matrix_tickets(acme_customer, globex_customer, agent, engineering, polyglot):  # type: ignore[no-untyped-def]
+    """Three tickets that tell the personas apart in permission matrices:
+    Acme's plain one (with a public reply and an internal note), Acme's escalated to
+    engineering, and Globex's routed to the Polyglot partner."""
+    from devdesk.tickets.models import Message
+    from devdesk.tickets.services import add_message, escalate_ticket
+    from devdesk.tickets.tests.factories import make_ticket
+
+    plain = make_ticket(acme_customer, subject="Acme plain")
+    add_message(plain, author=agent, body="We are on it.")
+    add_message(
+        plain,
+        author=agent,
+        body="Customer is on the legacy SDK",
+        kind=Message.Kind.INTERNAL,
+    )
+    escalated = make_ticket(acme_customer, subject="Acme escalated")
+    escalate_ticket(escalated, team=engineering, note="Please look", acting_user=agent)
+    partnered = make_ticket(
+        globex_customer, subject="Globex via partner", partner_organization=polyglot
+    )
+    return {
+        "acme_plain": plain,
+        "acme_escalated": escalated,
+        "globex_partnered": partnered,
+    }

@@ -172,25 +172,40 @@ def split_ticket(
             updated_at=now,
         )
         new.tags.set(ticket.tags.all())
-        Message.objects.filter(pk__in=[m.pk for m in chosen]).update(ticket=new)
-        moved = [m.pk for m in chosen]
         record_event(new, TicketEvent.Kind.CREATED, actor=acting_user, channel="split")
-        record_event(
-            new,
-            TicketEvent.Kind.SPLIT_FROM,
-            actor=acting_user,
-            source=ticket.number,
-            messages=moved,
+        _move_messages(
+            [m.pk for m in chosen], source=ticket, target=new, acting_user=acting_user
         )
-        record_event(
-            ticket,
-            TicketEvent.Kind.SPLIT_TO,
-            actor=acting_user,
-            target=new.number,
-            messages=moved,
-        )
-        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     return new
+
+
+def _move_messages(
+    message_ids: list[int],
+    *,
+    source: Ticket,
+    target: Ticket,
+    acting_user: User,
+    undo_of: str = "",
+) -> None:
+    """Move messages between tickets and record the pair of split events."""
+    Message.objects.filter(pk__in=message_ids).update(ticket=target)
+    extra = {"undo_of": undo_of} if undo_of else {}
+    record_event(
+        source,
+        TicketEvent.Kind.SPLIT_TO,
+        actor=acting_user,
+        target=target.number,
+        messages=message_ids,
+    )
+    record_event(
+        target,
+        TicketEvent.Kind.SPLIT_FROM,
+        actor=acting_user,
+        source=source.number,
+        messages=message_ids,
+        **extra,
+    )
+    Ticket.objects.filter(pk=source.pk).update(updated_at=timezone.now())
 
 
 def undo_merge(source: Ticket, *, acting_user: User) -> Ticket:
@@ -208,8 +223,13 @@ def undo_merge(source: Ticket, *, acting_user: User) -> Ticket:
     with transaction.atomic():
         target = Ticket.objects.select_for_update().get(pk=source.merged_into_id)
         returning = target.messages.filter(origin_ticket=source)
-        moved = list(returning.values_list("pk", flat=True))
-        returning.update(ticket=source)
+        _move_messages(
+            list(returning.values_list("pk", flat=True)),
+            source=target,
+            target=source,
+            acting_user=acting_user,
+            undo_of="merge",
+        )
         now = timezone.now()
         source.merged_into = None
         source.status = Status.OPEN
@@ -217,21 +237,6 @@ def undo_merge(source: Ticket, *, acting_user: User) -> Ticket:
         source.updated_at = now
         source.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
         target.followers.remove(source.requester)
-        record_event(
-            target,
-            TicketEvent.Kind.SPLIT_TO,
-            actor=acting_user,
-            target=source.number,
-            messages=moved,
-        )
-        record_event(
-            source,
-            TicketEvent.Kind.SPLIT_FROM,
-            actor=acting_user,
-            source=target.number,
-            messages=moved,
-            undo_of="merge",
-        )
         _create_message(
             source,
             author=acting_user,

@@ -8,8 +8,7 @@ import pytest
 
 from devdesk.api.tests.conftest import BAD_TOKEN
 from devdesk.tickets.models import Message
-from devdesk.tickets.services import escalate_ticket
-from devdesk.tickets.tests.factories import make_ticket, reply
+from devdesk.tickets.tests.factories import reply
 
 PERSONAS = [
     "admin_user",
@@ -24,20 +23,8 @@ PERSONAS = [
 
 
 @pytest.fixture
-def tickets(acme_customer, globex_customer, agent, engineering, polyglot):
-    plain = make_ticket(acme_customer, subject="Acme plain")
-    reply(plain, agent, "We are on it.")
-    reply(plain, agent, "Customer is on the legacy SDK", kind=Message.Kind.INTERNAL)
-    escalated = make_ticket(acme_customer, subject="Acme escalated")
-    escalate_ticket(escalated, team=engineering, note="Please look", acting_user=agent)
-    partnered = make_ticket(
-        globex_customer, subject="Globex via partner", partner_organization=polyglot
-    )
-    return {
-        "acme_plain": plain,
-        "acme_escalated": escalated,
-        "globex_partnered": partnered,
-    }
+def tickets(matrix_tickets):
+    return matrix_tickets
 
 
 def caller(request, who):

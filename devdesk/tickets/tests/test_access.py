@@ -6,8 +6,7 @@ from django.http import Http404
 
 from devdesk.tickets import access
 from devdesk.tickets.models import Message
-from devdesk.tickets.services import escalate_ticket
-from devdesk.tickets.tests.factories import make_ticket, reply
+from devdesk.tickets.tests.factories import reply
 
 pytestmark = pytest.mark.django_db
 
@@ -24,18 +23,8 @@ PERSONAS = [
 
 
 @pytest.fixture
-def tickets(acme_customer, globex_customer, agent, engineering, polyglot):
-    plain = make_ticket(acme_customer, subject="Acme plain")
-    escalated = make_ticket(acme_customer, subject="Acme escalated")
-    escalate_ticket(escalated, team=engineering, note="Please look", acting_user=agent)
-    partnered = make_ticket(
-        globex_customer, subject="Globex via partner", partner_organization=polyglot
-    )
-    return {
-        "acme_plain": plain,
-        "acme_escalated": escalated,
-        "globex_partnered": partnered,
-    }
+def tickets(matrix_tickets):
+    return matrix_tickets
 
 
 def persona(request, name):
