@@ -136,7 +136,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "devdesk.sqlite3",
+            "NAME": str(DATA_DIR / "devdesk.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers work while a writer commits; IMMEDIATE takes the
                 # write lock at BEGIN so two writers queue instead of failing mid-way.

@@ -5,7 +5,7 @@ from devdesk.accounts.models import ApiToken, Invitation, Organization, Team, Us
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin[User]):
     ordering = ("email",)
     list_display = ("email", "name", "role", "organization", "is_active", "is_staff")
     list_filter = ("role", "is_active", "is_staff", "organization__kind")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
@@ -91,4 +92,5 @@ def render_markdown(text: str) -> str:
 
 def highlight_css() -> str:
     """The Pygments stylesheet for highlighted code blocks."""
-    return str(HtmlFormatter(style="friendly").get_style_defs(".code"))
+    formatter: Any = HtmlFormatter(style="friendly")  # get_style_defs is untyped
+    return str(formatter.get_style_defs(".code"))

@@ -29,7 +29,7 @@ AnyUser = User | AnonymousUser
 def _role(user: AnyUser) -> str | None:
     if not user.is_authenticated or not user.is_active:
         return None
-    return user.role  # type: ignore[union-attr]
+    return user.role
 
 
 def visible_tickets(user: AnyUser) -> TicketQuerySet:
@@ -158,6 +158,8 @@ def visible_organizations(user: AnyUser) -> QuerySet[Organization]:
         return Organization.objects.filter(
             Q(pk=user.organization_id) | Q(tickets__in=visible_tickets(user))
         ).distinct()
+    if user.organization_id is None:
+        return Organization.objects.none()
     return Organization.objects.filter(pk=user.organization_id)
 
 

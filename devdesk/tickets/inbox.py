@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from devdesk.accounts.models import User
 from devdesk.lib.keyset import Page, paginate
 from devdesk.tickets.access import visible_tickets
-from devdesk.tickets.models import Ticket
+from devdesk.tickets.models import Ticket, TicketQuerySet
 
 Status = Ticket.Status
 
@@ -28,10 +28,10 @@ COUNT_CAP = 1000
 class InboxView:
     slug: str
     label: str
-    select: Callable[[QuerySet[Ticket], User], QuerySet[Ticket]]
+    select: Callable[[TicketQuerySet, User], TicketQuerySet]
 
 
-def _my_teams(tickets: QuerySet[Ticket], user: User) -> QuerySet[Ticket]:
+def _my_teams(tickets: TicketQuerySet, user: User) -> TicketQuerySet:
     # "Mine as a team": routed to one of my teams, or escalated to it (engineers).
     teams = user.teams.values("pk")
     return tickets.filter(
@@ -129,7 +129,7 @@ def view_counts(user: User) -> list[tuple[InboxView, CappedCount]]:
     return [(view, capped_count(view.select(visible, user))) for view in VIEWS.values()]
 
 
-def inbox_tickets(user: User, view: str, filters: InboxFilters) -> QuerySet[Ticket]:
+def inbox_tickets(user: User, view: str, filters: InboxFilters) -> TicketQuerySet:
     """The tickets of one view after filters, not yet ordered or paged."""
     tickets = VIEWS[view].select(visible_tickets(user), user)
     if filters.status:
@@ -167,6 +167,5 @@ def inbox_page(
     """One keyset page of a view, with everything a row shows loaded in a fixed
     number of queries. Raises :class:`lib.keyset.InvalidCursor` for a bad cursor."""
     tickets = inbox_tickets(user, view, filters or InboxFilters())
-    # visible_tickets() is typed as a plain QuerySet but is built on Ticket.objects.
     rows = tickets.for_list()
     return paginate(rows, ordering=SORTS[sort][1], cursor=cursor, size=size)
