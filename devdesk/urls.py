@@ -15,6 +15,7 @@ urlpatterns = [
     path("highlight.css", views.highlight_stylesheet, name="highlight-css"),
     path("accounts/", include("devdesk.accounts.urls")),
     path("desk/", include("devdesk.tickets.urls_desk")),
+    path("desk/people/", include("devdesk.accounts.urls_desk")),
     path("portal/", include("devdesk.tickets.urls_portal")),
     path(
         "attachments/<int:pk>/<path:filename>",
