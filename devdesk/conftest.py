@@ -19,6 +19,9 @@ from devdesk.accounts.tests.factories import (
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    cache.clear()  # sign-in and e-mail limits count in the cache
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.TASKS = {

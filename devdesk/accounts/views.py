@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from devdesk.accounts import services
+from devdesk.accounts import services, throttle
 from devdesk.accounts.forms import (
     EMAIL_TAKEN,
     ApiTokenForm,
@@ -69,10 +69,55 @@ class LoginView(auth_views.LoginView):
             "signup_open": settings.SIGNUP_OPEN,
         }
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        email = request.POST.get("username", "")
+        client = throttle.client_address(request)
+        if throttle.is_blocked(
+            throttle.SIGN_IN_PER_ADDRESS, email
+        ) or throttle.is_blocked(throttle.SIGN_IN_PER_CLIENT, client):
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(
+                None,
+                "Too many failed sign-ins. Wait "
+                f"{throttle.SIGN_IN_PER_ADDRESS.window_minutes} minutes, or reset your "
+                "password.",
+            )
+            response = self.render_to_response(self.get_context_data(form=form))
+            response.status_code = 429
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        throttle.reset(throttle.SIGN_IN_PER_ADDRESS, form.get_user().email)
+        return super().form_valid(form)
+
     def form_invalid(self, form: Any) -> HttpResponse:
+        throttle.count(
+            throttle.SIGN_IN_PER_ADDRESS, self.request.POST.get("username", "")
+        )
+        throttle.count(
+            throttle.SIGN_IN_PER_CLIENT, throttle.client_address(self.request)
+        )
         response = super().form_invalid(form)
         response.status_code = 400
         return response
+
+
+def mail_allowed(request: HttpRequest, email: str) -> bool:
+    """Count a request that sends mail to ``email``; False once over the limits, so
+    nobody can use the desk to flood an inbox."""
+    client = throttle.client_address(request)
+    if throttle.is_blocked(throttle.MAIL_PER_ADDRESS, email) or throttle.is_blocked(
+        throttle.MAIL_PER_CLIENT, client
+    ):
+        return False
+    throttle.count(throttle.MAIL_PER_ADDRESS, email)
+    throttle.count(throttle.MAIL_PER_CLIENT, client)
+    return True
+
+
+TOO_MANY_MAILS = "Too many e-mails were asked for. Please try again in an hour."
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -98,6 +143,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password-reset-sent")
 
     def form_valid(self, form: Any) -> HttpResponse:
+        if not mail_allowed(self.request, form.cleaned_data["email"]):
+            form.add_error(None, TOO_MANY_MAILS)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
         # Links use SITE_URL, never the request's Host header, which a sender controls.
         self.extra_email_context = {
             "site_url": settings.SITE_URL,
@@ -143,6 +193,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/signup_closed.html", status=403)
     form = SignUpForm(_posted(request))
     if request.method == "POST" and form.is_valid():
+        if not mail_allowed(request, form.cleaned_data["email"]):
+            form.add_error(None, TOO_MANY_MAILS)
+            return render(request, "accounts/signup.html", {"form": form}, status=429)
         token = signing.dumps(form.cleaned_data, salt=SIGNUP_SALT, compress=True)
         link = settings.SITE_URL + reverse("accounts:signup-confirm", args=[token])
         try:
