@@ -19,6 +19,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
 )
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -193,6 +194,7 @@ def json_method_not_allowed(
     return wrapped
 
 
+@csrf_exempt  # token-authenticated API: a POST to a wrong path must get JSON, not CSRF's HTML
 def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
     """What any path under /api/ that matches no endpoint answers."""
     return error_response(
