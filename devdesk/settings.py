@@ -15,7 +15,16 @@ from django.core.exceptions import ImproperlyConfigured
 django_stubs_ext.monkeypatch()  # lets admin classes be written ModelAdmin[Model]
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(os.environ.get("DEVDESK_DATA_DIR", BASE_DIR.parent / "var"))
+# In a checkout, data lives in var/ beside the code; an installed package keeps it in
+# the user's data directory, never inside site-packages.
+_CHECKOUT = (BASE_DIR.parent / "pyproject.toml").exists()
+_DEFAULT_DATA_DIR = (
+    BASE_DIR.parent / "var"
+    if _CHECKOUT
+    else Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    / "devdesk"
+)
+DATA_DIR = Path(os.environ.get("DEVDESK_DATA_DIR", _DEFAULT_DATA_DIR))
 
 DEFAULT_SECRET_KEY = "devdesk-insecure-development-key"  # noqa: S105 - refused below when DEBUG is off
 
@@ -133,6 +142,8 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 else:
+    # SQLite creates its file but not the folder it lives in.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
