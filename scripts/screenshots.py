@@ -13,7 +13,7 @@ from pathlib import Path
 
 import django
 
-PASSWORD = "skyforge-demo"
+PASSWORD = "skyforge-demo"  # noqa: S105 - the demo desk's public password
 AGENT = "priya@skyforge.example"
 CUSTOMER = "carla@acme-robotics.example"
 ENGINEER = "jonas@skyforge.example"
@@ -54,9 +54,9 @@ def pick_tickets() -> dict[str, int]:
     ).first()
     # Merge: the newest unresolved ticket into an older one of the same organization.
     source = target = None
-    for candidate in unresolved.filter(
-        status__in=Ticket.UNRESOLVED_STATUSES
-    ).order_by("-number"):
+    for candidate in unresolved.filter(status__in=Ticket.UNRESOLVED_STATUSES).order_by(
+        "-number"
+    ):
         target = (
             unresolved.filter(
                 organization=candidate.organization,
@@ -69,7 +69,10 @@ def pick_tickets() -> dict[str, int]:
         if target:
             source = candidate
             break
-    assert long_ticket and portal_ticket and source and target
+    if not (long_ticket and portal_ticket and source and target):
+        raise SystemExit(
+            "The demo desk lacks the tickets to photograph; run devdesk demo."
+        )
     return {
         "long": long_ticket.number,
         "portal": portal_ticket.number,
