@@ -80,10 +80,15 @@ def describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> s
     }
     if event.kind in field:
         show = label.get(event.kind, _value)
-        old = show(data.get("old")) if data.get("old") is not None else "nothing"
-        text = (
-            f"{who} changed {field[event.kind]} from {old} to {show(data.get('new'))}"
-        )
+        name = field[event.kind]
+        if data.get("old") is None:
+            text = f"{who} set {name} to {show(data.get('new'))}"
+        elif data.get("new") is None:
+            text = f"{who} cleared {name} (was {show(data.get('old'))})"
+        else:
+            text = (
+                f"{who} changed {name} from {show(data['old'])} to {show(data['new'])}"
+            )
         reason = {"customer_reply": "the customer replied", "desk_reply": "first reply"}
         if data.get("reason") in reason:
             text += f" ({reason[data['reason']]})"

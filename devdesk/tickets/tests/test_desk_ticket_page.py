@@ -422,7 +422,7 @@ def test_history_reads_as_sentences(login, agent, other_agent, ticket):
     assert "Carol Acme created the ticket (Portal)" in html
     assert "Alex Agent added a public reply" in html
     assert "Alex Agent changed status from New to Pending customer" in html
-    assert "Alex Agent changed assignee from nothing to Sam Second" in html
+    assert "Alex Agent set assignee to Sam Second" in html
     assert "Alex Agent added tag webhooks" in html
 
 
