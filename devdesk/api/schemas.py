@@ -11,7 +11,7 @@ from django.urls import reverse
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, field_validator
 
-from devdesk.accounts.models import Organization, User
+from devdesk.accounts.models import Invitation, Organization, User
 from devdesk.lib.markdown import render_markdown
 from devdesk.tickets import access
 from devdesk.tickets.models import Attachment, Message, Product, Ticket, TicketEvent
@@ -102,6 +102,65 @@ class MergeIn(InputSchema):
 class SplitIn(InputSchema):
     message_ids: list[Id] = Field(min_length=1)
     subject: Text = ""
+
+
+Domain = Annotated[Text, Field(max_length=253)]
+
+
+class OrganizationCreateIn(InputSchema):
+    name: Annotated[Text, Field(max_length=200)]
+    kind: Literal["customer", "partner"] = "customer"
+    plan: Annotated[Text, Field(max_length=40)] = ""
+    domains: list[Domain] = Field(
+        default_factory=list,
+        max_length=50,
+        description="E-mail domains; people signing up with an address at one of "
+        "them join this organization. A domain belongs to one organization only.",
+    )
+    notes: Annotated[Text, Field(max_length=20_000)] = Field(
+        "", description="Internal, for the desk only. Markdown."
+    )
+
+
+class OrganizationUpdateIn(InputSchema):
+    """Only the fields sent are changed; ``domains`` replaces the whole list."""
+
+    name: Annotated[Text, Field(max_length=200)] | None = None
+    plan: Annotated[Text, Field(max_length=40)] | None = None
+    domains: list[Domain] | None = Field(None, max_length=50)
+    notes: Annotated[Text, Field(max_length=20_000)] | None = None
+
+    @field_validator("name", "plan", "domains", "notes")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class UserInviteIn(InputSchema):
+    email: Annotated[Text, Field(max_length=254)]
+    organization: Id = Field(
+        description="A customer organization (the person joins as a customer) or, "
+        "for admins, a partner organization (as a partner agent)."
+    )
+
+
+class UserUpdateIn(InputSchema):
+    """Only the fields sent are changed. Agents change customers' name and
+    organization; admins also roles and ``is_active`` (not their own)."""
+
+    name: Annotated[Text, Field(max_length=150)] | None = None
+    role: User.Role | None = None
+    organization: Id | None = None
+    is_active: bool | None = None
+
+    @field_validator("name", "role", "organization", "is_active")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 # --- output --------------------------------------------------------------------
@@ -293,6 +352,68 @@ class UserOut(Schema):
         )
 
 
+class OrganizationDetailOut(OrganizationOut):
+    """An organization with its internal notes: what desk staff's writes answer."""
+
+    notes: str
+
+    @classmethod
+    def build(cls, org: Organization) -> OrganizationDetailOut:
+        return cls(**OrganizationOut.build(org).model_dump(), notes=org.notes)
+
+
+class UserAccountOut(UserOut):
+    """A person with their account's state: what desk staff's writes answer."""
+
+    is_active: bool
+    time_zone: str
+    last_login: datetime | None
+    date_joined: datetime
+
+    @classmethod
+    def build(cls, user: User) -> UserAccountOut:
+        """Needs ``organization`` selected."""
+        return cls(
+            **UserOut.build(user).model_dump(),
+            is_active=user.is_active,
+            time_zone=user.time_zone,
+            last_login=user.last_login,
+            date_joined=user.date_joined,
+        )
+
+
+class InvitationOut(Schema):
+    """An invitation waiting for its person: they get an e-mail with a link, choose
+    a password there, and only then does their user (``role`` in ``organization``)
+    exist. The link itself is never returned: it signs its holder in."""
+
+    id: int
+    email: str
+    organization: Ref
+    role: str
+    invited_by: PersonRef | None
+    created_at: datetime
+    expires_at: datetime
+    user: None = Field(
+        None, description="Always null here: the account is made on acceptance."
+    )
+
+    @classmethod
+    def build(cls, invitation: Invitation) -> InvitationOut:
+        return cls(
+            id=invitation.pk,
+            email=invitation.email,
+            organization=Ref(
+                id=invitation.organization.pk, name=invitation.organization.name
+            ),
+            role=invitation.role,
+            invited_by=_person(invitation.invited_by),
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+            user=None,
+        )
+
+
 class ProductOut(Schema):
     id: int
     name: str
@@ -378,3 +499,52 @@ class UserFilters(PageParams):
 class OrganizationFilters(PageParams):
     kind: Organization.Kind | None = None
     q: QueryText | None = Field(None, description="Part of the name.")
+
+
+# --- bulk changes ------------------------------------------------------------------
+
+TagName = Annotated[Text, Field(max_length=50)]
+
+
+class BulkChangesIn(InputSchema):
+    """Leave a field out to keep what each ticket has; ``null`` clears the assignee
+    or team. Tags are added to and removed from each ticket's own."""
+
+    status: Ticket.Status | None = None
+    priority: Ticket.Priority | None = None
+    assignee: Id | None = Field(None, description="A user id; null for nobody.")
+    team: Id | None = Field(None, description="A team id; null for no team.")
+    add_tags: list[TagName] = Field(default_factory=list, max_length=50)
+    remove_tags: list[TagName] = Field(default_factory=list, max_length=50)
+
+    @field_validator("status", "priority")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class BulkUpdateIn(InputSchema):
+    numbers: list[TicketNumber] = Field(
+        min_length=1,
+        max_length=100,  # tickets.bulk.MAX_TICKETS; the API tests hold them equal
+        description="The tickets to change: at most 100 per request.",
+    )
+    changes: BulkChangesIn
+
+
+class BulkRefusalOut(Schema):
+    number: int
+    code: str = Field(
+        description="Stable, as in errors: e.g. not_found, reply_required."
+    )
+    message: str
+
+
+class BulkResultOut(Schema):
+    updated: list[int] = Field(description="Tickets that changed.")
+    unchanged: list[int] = Field(description="Tickets that already were as asked.")
+    refused: list[BulkRefusalOut] = Field(
+        description="Tickets left as they were, each with the reason."
+    )

@@ -20,6 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from devdesk.accounts import services as account_rules
 from devdesk.accounts.models import Organization, User
 from devdesk.tickets.models import Attachment, Message, Product, Ticket, TicketQuerySet
 
@@ -195,3 +196,53 @@ def visible_products(user: AnyUser) -> QuerySet[Product]:
     if _role(user) is None:
         return Product.objects.none()
     return Product.objects.filter(is_active=True)
+
+
+# Managing organizations and people (the desk's people pages, the API's writes).
+# The rules live in accounts.services beside the services that enforce them; these
+# answer for any visitor, anonymous and deactivated people included.
+
+
+def can_manage_organizations(user: AnyUser) -> bool:
+    """Admins and agents create and edit customer and partner organizations."""
+    return _role(user) is not None and account_rules.may_manage_organizations(
+        cast(User, user)
+    )
+
+
+def can_manage_people(user: AnyUser) -> bool:
+    """Admins and agents open people's pages and change someone; what exactly each
+    may change is :func:`editable_person_fields` (agents: customers only)."""
+    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+
+
+def editable_person_fields(user: AnyUser, person: User) -> frozenset[str]:
+    """Which of name, role, organization and is_active ``user`` may change on
+    ``person``: admins all (but their own role and active flag), agents a customer's
+    name and organization, nobody else anything."""
+    if _role(user) is None:
+        return frozenset()
+    return account_rules.person_fields_editable_by(cast(User, user), person)
+
+
+def can_invite_to(user: AnyUser, organization: Organization) -> bool:
+    """Agents invite customers into customer organizations; admins also invite
+    partner agents into partner organizations."""
+    if _role(user) is None:
+        return False
+    return account_rules.invitation_role_for(cast(User, user), organization) is not None
+
+
+def managed_organizations(user: AnyUser) -> QuerySet[Organization]:
+    """The customer and partner organizations ``user`` manages (none for most)."""
+    if not can_manage_organizations(user):
+        return Organization.objects.none()
+    return Organization.objects.filter(kind__in=account_rules.MANAGED_KINDS)
+
+
+def get_managed_organization_for(user: AnyUser, organization_id: int) -> Organization:
+    """A customer or partner organization ``user`` manages; otherwise :class:`Http404`."""
+    try:
+        return managed_organizations(user).get(pk=organization_id)
+    except (Organization.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such organization") from None

@@ -7,6 +7,8 @@ every answer, errors included, is JSON.
 
 import pytest
 import schemathesis
+from django.core.signals import request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
@@ -15,6 +17,16 @@ from devdesk.tickets.tests.factories import make_ticket, reply
 from devdesk.wsgi import application
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _keep_test_connection():
+    # Called straight through WSGI, each request would close "old" connections,
+    # including the test's own inside its transaction; Django's test client avoids
+    # that the same way.
+    request_started.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
 
 
 def answers_json(ctx, response, case):
