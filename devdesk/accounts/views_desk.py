@@ -13,14 +13,11 @@ recent tickets) and ask :mod:`devdesk.tickets.access`, the one place for permiss
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import cast
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -37,10 +34,9 @@ from devdesk.accounts.forms_desk import (
     add_service_error,
 )
 from devdesk.accounts.models import Organization, User
+from devdesk.lib.guards import signed_in_and
 from devdesk.lib.keyset import InvalidCursor, paginate
 from devdesk.tickets import access
-
-View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 ORGANIZATIONS_PER_PAGE = 50
 # An organization's page lists this many of its members and recent tickets; the
@@ -49,18 +45,8 @@ MEMBERS_SHOWN = 100
 TICKETS_SHOWN = 10
 
 
-def people_view(view: View) -> View:
-    """Admins and agents only: anonymous visitors sign in, everyone else gets 404."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not access.can_manage_people(request.user):
-            raise Http404("No such page")
-        return view(request, *args, **kwargs)
-
-    return cast(View, wrapper)
+# Admins and agents only: anonymous visitors sign in, everyone else gets 404.
+people_view = signed_in_and(access.can_manage_people)
 
 
 def _user(request: HttpRequest) -> User:
