@@ -77,6 +77,8 @@ class Cast:
     token_owner: str
     admin: str
     support_team: str
+    leaver: str  # a customer who left their company: deactivated
+    pending_invitation: tuple[str, str]  # e-mail, organization slug
     engineer_progress: tuple[str, ...]
     acknowledgements: tuple[str, ...]
 
@@ -176,6 +178,11 @@ def load_cast(path: Path = HERE / "desk.toml") -> Cast:
         token_owner=data["token_owner"],
         admin=data["admin"],
         support_team=data["support_team"],
+        leaver=data["leaver"],
+        pending_invitation=(
+            data["pending_invitation"][0],
+            data["pending_invitation"][1],
+        ),
         engineer_progress=tuple(data["engineer_progress"]),
         acknowledgements=tuple(data["acknowledgements"]),
     )
@@ -228,6 +235,12 @@ def _check_cast(cast: Cast) -> None:
     ]
     if cast.token_owner not in emails or cast.admin not in emails:
         problems.append("token owner or admin missing")
+    if cast.leaver not in emails or cast.leaver in {e for _, e, _ in cast.logins}:
+        problems.append("the leaver must be a known person who is not a demo login")
+    if cast.pending_invitation[0] in emails or cast.pending_invitation[1] not in {
+        o.slug for o in cast.customers
+    }:
+        problems.append("the pending invitation needs a new address and a customer")
     if problems:
         raise ValueError("desk.toml: " + "; ".join(problems))
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.hashers import make_password
 from django.db.models import F, Max, Min, OuterRef, Q, Subquery
 
-from devdesk.accounts.models import Organization, Team, User
+from devdesk.accounts.models import Invitation, Organization, Team, User, hash_token
 from devdesk.intake.services import submit
 from devdesk.ops.demo.content import (
     Cast,
@@ -297,6 +297,37 @@ class DemoWriter:
         self.ensure_variety(plans)
         for plan in plans:
             self.play(plan)
+        self.write_finishing_touches()
+
+    def write_finishing_touches(self) -> None:
+        """What a desk in use also has: recent sign-ins, a person who left their
+        company (deactivated), and an invitation nobody has accepted yet."""
+        last_wrote = dict(
+            Message.objects.filter(author__isnull=False)
+            .values_list("author")
+            .annotate(latest=Max("created_at"))
+            .values_list("author", "latest")
+        )
+        for user in self.users.values():
+            if user.works_tickets:
+                user.last_login = self.now - timedelta(
+                    minutes=self.rng.randint(5, 1200)
+                )
+            elif user.pk in last_wrote:
+                user.last_login = last_wrote[user.pk] - timedelta(minutes=2)
+            User.objects.filter(pk=user.pk).update(last_login=user.last_login)
+        leaver = self.users[self.cast.leaver]
+        User.objects.filter(pk=leaver.pk).update(is_active=False)
+        org = self.orgs[self.cast.pending_invitation[1]]
+        Invitation.objects.create(
+            email=self.cast.pending_invitation[0],
+            organization=org,
+            role=User.Role.CUSTOMER,
+            token_hash=hash_token(f"demo-invitation-{self.rng.random()}"),
+            invited_by=self.users[self.cast.token_owner],
+            created_at=self.now - timedelta(days=2),
+            expires_at=self.now + timedelta(days=12),
+        )
 
     def ensure_variety(self, plans: list[Plan]) -> None:
         """Make sure the inbox has a few tickets in every unresolved status, whatever

@@ -184,6 +184,24 @@ def test_partner_agent_serves_the_partner_routed_customer(desk: str) -> None:
     assert Message.objects.filter(ticket__in=routed, author=partner_agent).exists()
 
 
+def test_demo_looks_in_use_sign_ins_a_leaver_and_a_pending_invitation(
+    desk: str,
+) -> None:
+    from devdesk.accounts.models import Invitation
+
+    staff = User.objects.exclude(role=User.Role.CUSTOMER)
+    assert not staff.filter(last_login__isnull=True).exists()
+    assert User.objects.filter(
+        role=User.Role.CUSTOMER, last_login__isnull=False
+    ).exists()
+    assert list(
+        User.objects.filter(is_active=False).values_list("email", flat=True)
+    ) == ["aisha@umbrella-health.example"]
+    invitation = Invitation.objects.get()
+    assert invitation.accepted_at is None
+    assert invitation.organization.slug == "acme-robotics"
+
+
 def test_loading_notifies_nobody(desk: str) -> None:
     # Every message counts as notified, so a notification task run later sends nothing.
     assert not Message.objects.filter(notified_at__isnull=True).exists()
