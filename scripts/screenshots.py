@@ -87,10 +87,10 @@ def main(base: str, out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
 
-    def shoot(page: Page, name: str) -> None:
+    def shoot(page: Page, name: str, *, full_page: bool = True) -> None:
         page.wait_for_load_state("networkidle")
         page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar stays on top
-        page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(out / f"{name}.png"), full_page=full_page)
         print(f"  {name}.png  {page.url.removeprefix(base)}")  # noqa: T201
 
     def signed_in(browser: Browser, email: str, viewport: dict[str, int]) -> Page:
@@ -114,6 +114,14 @@ def main(base: str, out: Path) -> None:
         page = signed_in(browser, AGENT, DESKTOP)
         page.goto(f"{base}/desk/?view=open")
         shoot(page, "desk-inbox")
+        # Bulk actions: three rows ticked (one from the keyboard), the bar floats at
+        # the bottom of the window, so this picture is the window only.
+        for box in page.locator("input[name=bulk-tickets]").all()[1:3]:
+            box.check()
+        page.keyboard.press("j")
+        page.keyboard.press("x")
+        page.select_option("#id_bulk-assignee", label="Me")
+        shoot(page, "desk-inbox-bulk", full_page=False)
         page.select_option("#id_sort", "priority")
         page.select_option("#id_product", label="Payments API")
         page.click("form.filters button")

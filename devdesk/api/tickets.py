@@ -1,4 +1,5 @@
-"""Tickets over HTTP: list, open, read, change, converse, merge, split, history.
+"""Tickets over HTTP: list, open, read, change (one or many), converse, merge,
+split, history.
 
 Each handler reads like the views do: parse (schema) -> lookup (access) -> service ->
 response. Permission answers come from :mod:`devdesk.tickets.access`; a ticket the
@@ -22,6 +23,9 @@ from devdesk.api.errors import ERROR_STATUSES, ApiError
 from devdesk.api.schemas import (
     TICKET_ORDERINGS,
     AttachmentIn,
+    BulkRefusalOut,
+    BulkResultOut,
+    BulkUpdateIn,
     ErrorOut,
     EventOut,
     MergeIn,
@@ -37,7 +41,7 @@ from devdesk.api.schemas import (
 )
 from devdesk.intake.services import submit
 from devdesk.lib.keyset import paginate
-from devdesk.tickets import access, merging, services
+from devdesk.tickets import access, bulk, merging, services
 from devdesk.tickets.attachments import CheckedUpload, check_uploads
 from devdesk.tickets.models import Message, Product, Ticket, TicketEvent, TicketQuerySet
 
@@ -269,6 +273,39 @@ def create_ticket(
     return Status(
         201 if submitted.created else 200,
         TicketOut.build(_loaded(submitted.ticket), user),
+    )
+
+
+@router.post("/tickets/bulk", response={200: BulkResultOut, **ERRORS})
+def bulk_update_tickets(request: HttpRequest, payload: BulkUpdateIn) -> BulkResultOut:
+    """Apply one change to up to 100 tickets. Each ticket changes all or nothing;
+    one a rule refuses is listed in ``refused`` and the others still change."""
+    user = api_user(request)
+    if not access.can_use_agent_desk(user):
+        raise ApiError(
+            403, "not_allowed", "Only people who work tickets change them in bulk."
+        )
+    sent = payload.changes.model_fields_set
+    changes = bulk.BulkChanges(
+        status=payload.changes.status or "",
+        priority=payload.changes.priority,
+        assignee=(
+            _person(user, payload.changes.assignee, "assignee")
+            if "assignee" in sent
+            else bulk.KEEP
+        ),
+        team=_team(payload.changes.team) if "team" in sent else bulk.KEEP,
+        add_tags=payload.changes.add_tags,
+        remove_tags=payload.changes.remove_tags,
+    )
+    result = bulk.bulk_update(payload.numbers, acting_user=user, changes=changes)
+    return BulkResultOut(
+        updated=result.updated,
+        unchanged=result.unchanged,
+        refused=[
+            BulkRefusalOut(number=number, code=r.code, message=r.message)
+            for number, r in result.refused.items()
+        ],
     )
 
 

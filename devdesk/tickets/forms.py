@@ -15,10 +15,12 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
+from django.urls import reverse
 from django.utils.functional import cached_property
 
 from devdesk.accounts.models import Organization, Team, User
-from devdesk.tickets import access, inbox
+from devdesk.tickets import access, bulk, inbox
 from devdesk.tickets.attachments import CheckedUpload, check_uploads
 from devdesk.tickets.errors import TicketError
 from devdesk.tickets.models import Macro, Message, Product, Ticket
@@ -180,6 +182,161 @@ class InboxFilterForm(forms.Form):
     def _cleaned(self, name: str) -> Any:
         self.is_valid()
         return self.cleaned_data.get(name)
+
+
+class TicketNumbersField(forms.Field):
+    """Ticket numbers sent as several values of one name (ticked checkboxes)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        raws = value if isinstance(value, list | tuple) else [value] if value else []
+        numbers = []
+        for raw in raws:
+            text = str(raw).strip().removeprefix("#")
+            # isascii: str.isdigit() accepts "²", which int() refuses.
+            if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**31):
+                raise forms.ValidationError(
+                    f"{str(raw)[:20]!r} is not a ticket number."
+                )
+            numbers.append(int(text))
+        return sorted(set(numbers))
+
+
+class BulkUpdateForm(forms.Form):
+    """The inbox's bulk bar: one change for every ticked ticket. A choice left empty
+    keeps what each ticket has. ``page`` lists every ticket on the page, so "all on
+    this page" works without JavaScript; ``back`` is the inbox's query string."""
+
+    tickets = TicketNumbersField(required=False)
+    page = TicketNumbersField(required=False)
+    all_on_page = forms.BooleanField(required=False, label="All on this page")
+    assignee = forms.ChoiceField(required=False, label="Assign to")
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Status…"), *Status.choices]
+    )
+    priority = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Priority…"), *Ticket.Priority.choices],
+    )
+    team = forms.ChoiceField(required=False)
+    add_tags = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "Add tags"}),
+    )
+    remove_tags = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "Remove tags"}),
+    )
+    back = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "bulk")
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.workers = {
+            str(u.pk): u
+            for u in access.visible_users(user).filter(
+                role__in=WORKER_ROLES, is_active=True
+            )
+        }
+        self.fields["assignee"].choices = [  # type: ignore[attr-defined]
+            ("", "Assign to…"),
+            ("me", "Me"),
+            ("none", "Nobody"),
+            *[(pk, u.display_name) for pk, u in self.workers.items()],
+        ]
+        self.teams = {str(t.pk): t for t in Team.objects.filter(kind=Team.Kind.SUPPORT)}
+        self.fields["team"].choices = [  # type: ignore[attr-defined]
+            ("", "Team…"),
+            ("none", "No team"),
+            *[(pk, t.name) for pk, t in self.teams.items()],
+        ]
+
+    def clean_add_tags(self) -> list[str]:
+        return self._tags("add_tags")
+
+    def clean_remove_tags(self) -> list[str]:
+        return self._tags("remove_tags")
+
+    def _tags(self, name: str) -> list[str]:
+        try:
+            return normalize_tags(self.cleaned_data[name].split(","))
+        except TicketError as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        numbers = data.get("page" if data.get("all_on_page") else "tickets")
+        if numbers == []:
+            self.add_error(None, "Tick the tickets to change first.")
+        elif numbers and len(numbers) > bulk.MAX_TICKETS:
+            self.add_error(
+                None,
+                f"Tick at most {bulk.MAX_TICKETS} tickets at a time, not {len(numbers)}.",
+            )
+        both = set(data.get("add_tags") or ()) & set(data.get("remove_tags") or ())
+        if both:
+            self.add_error(
+                "remove_tags",
+                f"A tag cannot be both added and removed: {', '.join(sorted(both))}.",
+            )
+        if not self.errors and not self.changes().wanted():
+            self.add_error(None, "Choose a change to apply to the ticked tickets.")
+        return data
+
+    def numbers(self) -> list[int]:
+        data = self.cleaned_data
+        numbers: list[int] = data["page" if data["all_on_page"] else "tickets"]
+        return numbers
+
+    def changes(self) -> bulk.BulkChanges:
+        data = self.cleaned_data
+        return bulk.BulkChanges(
+            status=data.get("status") or "",
+            priority=data.get("priority"),
+            assignee=self._assignee(data.get("assignee") or ""),
+            team=self._team(data.get("team") or ""),
+            add_tags=data.get("add_tags") or (),
+            remove_tags=data.get("remove_tags") or (),
+        )
+
+    def _assignee(self, choice: str) -> User | bulk.Keep | None:
+        if not choice:
+            return bulk.KEEP
+        if choice == "none":
+            return None
+        if choice == "me":
+            return self.user
+        return self.workers[choice]
+
+    def _team(self, choice: str) -> Team | bulk.Keep | None:
+        if not choice:
+            return bulk.KEEP
+        if choice == "none":
+            return None
+        return self.teams[choice]
+
+    def ticked(self) -> set[int]:
+        """What was ticked, as far as it reads as numbers (to tick it again)."""
+        raw = self["tickets"].value() if self.is_bound else []
+        return {
+            int(n) for n in raw or [] if n.isascii() and n.isdigit() and len(n) < 10
+        }
+
+    def back_url(self) -> str:
+        """The inbox page the form was sent from (view, filters, page)."""
+        query = self.back_query().urlencode()
+        url = reverse("desk:inbox")
+        return f"{url}?{query}" if query else url
+
+    def back_query(self) -> QueryDict:
+        raw = self.data.get(self.add_prefix("back"), "") if self.is_bound else ""
+        return QueryDict(str(raw)[:2000])
 
 
 # The ticket page

@@ -6,6 +6,7 @@ app_name = "desk"
 
 urlpatterns = [
     path("", desk.inbox_view, name="inbox"),
+    path("bulk/", desk.inbox_bulk, name="inbox-bulk"),
     path("new/", desk.ticket_new, name="ticket-new"),
     path("tickets/<int:number>/", desk.ticket_detail, name="ticket-detail"),
     path("tickets/<int:number>/reply/", desk.ticket_reply, name="ticket-reply"),

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,9 +24,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from devdesk.accounts.models import User
 from devdesk.intake.services import submit
 from devdesk.lib.keyset import InvalidCursor
-from devdesk.tickets import access, inbox
+from devdesk.tickets import access, bulk, inbox
 from devdesk.tickets.errors import TicketError
 from devdesk.tickets.forms import (
+    BulkUpdateForm,
     EscalateForm,
     InboxFilterForm,
     MergeForm,
@@ -115,8 +116,20 @@ def _detail(ticket: Ticket, anchor: str = "") -> str:
 @desk_view
 @require_GET
 def inbox_view(request: HttpRequest) -> HttpResponse:
+    return render_inbox(request, request.GET)
+
+
+def render_inbox(
+    request: HttpRequest,
+    query: QueryDict,
+    *,
+    status: int = 200,
+    bulk_form: BulkUpdateForm | None = None,
+) -> HttpResponse:
+    """The inbox page for ``query`` (view, filters, sort, cursor); ``bulk_form``
+    replaces the bulk bar with a bound one to show again with its errors."""
     user = _user(request)
-    form = InboxFilterForm(request.GET, user=user)
+    form = InboxFilterForm(query, user=user)
     view, sort, filters = form.view_slug(), form.sort_key(), form.filters()
     error = ""
     try:
@@ -125,7 +138,7 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
             view=view,
             filters=filters,
             sort=sort,
-            cursor=request.GET.get("cursor") or None,
+            cursor=query.get("cursor") or None,
             size=settings.INBOX_PAGE_SIZE,
         )
     except InvalidCursor as exc:
@@ -133,6 +146,8 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
         page = inbox.inbox_page(
             user, view=view, filters=filters, sort=sort, size=settings.INBOX_PAGE_SIZE
         )
+    # What the bulk bar offers: the changes the user may make to some ticket here.
+    permitted = {t.number: bulk.permitted_changes(user, t) for t in page.items}
     context = {
         "form": form,
         "view": inbox.VIEWS[view],
@@ -140,20 +155,80 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
         "page": page,
         "filtered": not filters.is_empty,
         "error": error,
-        "next_url": _page_url(request, page.next_cursor),
-        "previous_url": _page_url(request, page.previous_cursor),
+        "next_url": _page_url(query, page.next_cursor),
+        "previous_url": _page_url(query, page.previous_cursor),
         "can_open_tickets": access.can_open_ticket_for_customer(user),
+        "bulk_form": bulk_form
+        or BulkUpdateForm(user=user, initial={"back": query.urlencode()}),
+        "bulk_numbers": {number for number, may in permitted.items() if may},
+        "bulk_offers": frozenset().union(*permitted.values()),
+        "bulk_ticked": bulk_form.ticked() if bulk_form else set(),
     }
-    status = 400 if error or form.errors else 200
+    if status == 200 and (error or form.errors):
+        status = 400
     return render(request, "tickets/desk/inbox.html", context, status=status)
 
 
-def _page_url(request: HttpRequest, cursor: str | None) -> str:
+def _page_url(query: QueryDict, cursor: str | None) -> str:
     if not cursor:
         return ""
-    query = request.GET.copy()
+    query = query.copy()
     query["cursor"] = cursor
     return f"?{query.urlencode()}"
+
+
+@desk_view
+@require_POST
+def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply one change to every ticked ticket; back to the same inbox page with a
+    summary. Bad input shows the inbox again (400) with nothing written."""
+    user = _user(request)
+    form = BulkUpdateForm(request.POST, user=user)
+    if not form.is_valid():
+        return render_inbox(request, form.back_query(), status=400, bulk_form=form)
+    try:
+        result = bulk.bulk_update(
+            form.numbers(), acting_user=user, changes=form.changes()
+        )
+    except TicketError as error:
+        form.add_error(None, error.message)
+        return render_inbox(
+            request, form.back_query(), status=error.status, bulk_form=form
+        )
+    level, summary = bulk_summary(result)
+    messages.add_message(request, level, summary)
+    return redirect(form.back_url())
+
+
+def bulk_summary(result: bulk.BulkResult) -> tuple[int, str]:
+    """The flash message for a bulk change, and its level: "3 tickets updated;
+    2 not changed: #12, #14: Send the customer a public reply before solving…".
+    Tickets refused for the same reason share it."""
+    updated = len(result.updated)
+    parts = [f"{_tickets(updated) if updated else 'No tickets'} updated"]
+    if result.unchanged:
+        parts.append(f"{len(result.unchanged)} already as chosen")
+    if result.refused:
+        by_reason: dict[str, list[int]] = {}
+        for number, refusal in result.refused.items():
+            by_reason.setdefault(refusal.message.rstrip("."), []).append(number)
+        reasons = [f"{_numbers(ns)}: {reason}" for reason, ns in by_reason.items()]
+        parts.append(f"{len(result.refused)} not changed: {'; '.join(reasons)}")
+    if not result.refused:
+        level = messages.SUCCESS if updated else messages.INFO
+    else:
+        level = messages.WARNING if updated else messages.ERROR
+    return level, "; ".join(parts) + "."
+
+
+def _tickets(count: int) -> str:
+    return f"{count} ticket{'s' if count != 1 else ''}"
+
+
+def _numbers(numbers: list[int], shown: int = 8) -> str:
+    listed = ", ".join(f"#{n}" for n in numbers[:shown])
+    more = len(numbers) - shown
+    return f"{listed} and {more} more" if more > 0 else listed
 
 
 # The ticket page
