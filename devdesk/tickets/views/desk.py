@@ -8,13 +8,11 @@ in one transaction, so nothing is half-written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -23,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from devdesk.accounts.models import User
 from devdesk.intake.services import submit
+from devdesk.lib.guards import View, signed_in_and
 from devdesk.lib.keyset import InvalidCursor
 from devdesk.tickets import access, bulk, inbox
 from devdesk.tickets.errors import TicketError
@@ -58,8 +57,6 @@ from devdesk.tickets.services import (
     update_ticket,
 )
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
-
 NOT_ALLOWED = {
     "merge": TicketError(
         "not_allowed", "You cannot merge or split tickets.", status=403
@@ -71,19 +68,9 @@ NOT_ALLOWED = {
 }
 
 
-def desk_view(view: View) -> View:
-    """Signed-in people who work tickets only: anonymous visitors are sent to sign in,
-    customers are told the page does not exist (or, for the inbox, sent to the portal)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not access.can_use_agent_desk(request.user):
-            raise Http404("No such page")
-        return view(request, *args, **kwargs)
-
-    return cast(View, wrapper)
+# Signed-in people who work tickets only: anonymous visitors are sent to sign in,
+# customers are told the page does not exist (the inbox sends them to the portal).
+desk_view = signed_in_and(access.can_use_agent_desk)
 
 
 def customers_to_portal(view: View) -> View:
