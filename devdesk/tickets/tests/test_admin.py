@@ -30,3 +30,9 @@ def test_admin_is_closed_to_non_staff(request, login, who):
     response = login(request.getfixturevalue(who)).get("/admin/tickets/ticket/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_desk_links_stay_in_the_top_bar_on_account_pages(login, agent):
+    html = login(agent).get("/accounts/settings/").content.decode()
+    assert 'href="/desk/new/"' in html
+    assert 'href="/desk/people/organizations/"' in html
