@@ -3,6 +3,7 @@
 devdesk serve        run the web server (PORT, default 8000)
 devdesk migrate      create or update the database
 devdesk demo         load the demo desk (idempotent)
+devdesk seed-load    write a large desk fast, for benchmarks
 devdesk worker       run background tasks
 devdesk <command>    any other management command
 """
@@ -14,6 +15,7 @@ import sys
 
 ALIASES = {
     "demo": "load_demo",
+    "seed-load": "seed_load",
     "worker": "db_worker",
 }
 
