@@ -117,6 +117,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "devdesk.middleware.user_time_zone",
+    "devdesk.middleware.QueryTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "devdesk.urls"
@@ -139,8 +140,17 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+# PostgreSQL cancels a runaway query; the request gets a 503 that says so
+# (devdesk.middleware.QueryTimeoutMiddleware, the API's exception handlers).
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if "postgresql" in DATABASES["default"]["ENGINE"] and DB_STATEMENT_TIMEOUT_MS > 0:
+        db_options = DATABASES["default"].setdefault("OPTIONS", {})
+        db_options["options"] = (
+            f"{db_options.get('options', '')} "
+            f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        ).strip()
 else:
     # SQLite creates its file but not the folder it lives in.
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -237,6 +247,10 @@ ATTACHMENTS_PER_MESSAGE = env_int("ATTACHMENTS_PER_MESSAGE", 10)
 INBOX_PAGE_SIZE = env_int("INBOX_PAGE_SIZE", 50)
 PRESENCE_SECONDS = env_int("PRESENCE_SECONDS", 30)
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
+# Rate limits (0 = off); over them the answer is 429 with Retry-After.
+API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 600)
+API_RATE_PER_MINUTE_PER_IP = env_int("API_RATE_PER_MINUTE_PER_IP", 1200)
+SUBMISSIONS_PER_HOUR = env_int("SUBMISSIONS_PER_HOUR", 60)
 # A JSON body carries attachments base64-encoded (4/3 of their size): room for one
 # attachment at the limit plus the rest of the request.
 DATA_UPLOAD_MAX_MEMORY_SIZE = (ATTACHMENT_MAX_MIB * 4 // 3 + 2) * 1024 * 1024

@@ -2,7 +2,8 @@
 
 Domain errors (:class:`TicketError`) keep their stable code and status; ninja's
 validation errors name the field that is wrong; Django's 404 and a bad cursor get the
-same shape. Anything unexpected is logged and answered with a JSON 500, never a page
+same shape. Over a rate limit the answer is 429 with ``Retry-After``; a query that
+PostgreSQL cancelled (statement timeout) is a 503. Anything unexpected is logged and answered with a JSON 500, never a page
 or a stack trace.
 """
 
@@ -18,18 +19,20 @@ from django.core.exceptions import (
     RequestDataTooBig,
     SuspiciousOperation,
 )
+from django.db.utils import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from devdesk.lib.db import is_query_timeout
 from devdesk.lib.keyset import InvalidCursor
 from devdesk.tickets.errors import TicketError
 
 logger = logging.getLogger(__name__)
 
 # The status codes every operation may answer with, for the OpenAPI description.
-ERROR_STATUSES = frozenset({400, 401, 403, 404, 409, 413, 422})
+ERROR_STATUSES = frozenset({400, 401, 403, 404, 409, 413, 422, 429, 503})
 
 _CODES = {
     400: "bad_request",
@@ -52,6 +55,14 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+class RateLimited(ApiError):
+    """Too many requests in the current window; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(429, "rate_limited", message)
+        self.retry_after = retry_after
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
@@ -116,7 +127,22 @@ def _ticket_error(request: HttpRequest, exc: TicketError) -> HttpResponse:
 
 
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return error_response(exc.status, exc.code, exc.message)
+    response = error_response(exc.status, exc.code, exc.message)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _operational_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    if not is_query_timeout(exc):
+        return _unexpected(request, exc)
+    logger.warning("Query timeout on %s %s", request.method, request.path)
+    return error_response(
+        503,
+        "query_timeout",
+        "The database took too long to answer and the request was stopped. Try again "
+        "with narrower filters or a smaller page, or later.",
+    )
 
 
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
@@ -165,6 +191,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (PermissionDenied, _permission_denied),
         (InvalidCursor, _invalid_cursor),
         (SuspiciousOperation, _suspicious),
+        (OperationalError, _operational_error),
     ]
     for exc_class, handler in handlers:
         api.add_exception_handler(exc_class, handler)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from ninja import HeaderEx, P, Query, Router, Status
 
 from devdesk.accounts.models import Team, User
-from devdesk.api.auth import api_user
+from devdesk.api.auth import api_user, check_submission_rate, count_submission
 from devdesk.api.errors import ERROR_STATUSES, ApiError
 from devdesk.api.schemas import (
     TICKET_ORDERINGS,
@@ -258,6 +258,7 @@ def create_ticket(
             "Only customers and desk agents open tickets; engineers and partner agents "
             "work on tickets routed to them.",
         )
+    check_submission_rate(user)
     requester, channel = _requester(user, payload.requester)
     new = services.NewTicket(
         requester=requester,
@@ -269,6 +270,8 @@ def create_ticket(
         uploads=uploads_from(payload.attachments),
     )
     submitted = submit(new, acting_user=user, idempotency_key=idempotency_key)
+    if submitted.created:  # a retry answered with the first ticket is not counted
+        count_submission(user)
     response["Location"] = reverse("api:get_ticket", args=[submitted.ticket.number])
     return Status(
         201 if submitted.created else 200,
@@ -382,6 +385,7 @@ def add_message(
     """Reply, or add an internal note (``internal: true``); optionally set the status."""
     user = api_user(request)
     ticket = access.get_ticket_for(user, number)
+    check_submission_rate(user)
     message = services.add_message(
         ticket,
         author=user,
@@ -391,6 +395,7 @@ def add_message(
         uploads=uploads_from(payload.attachments),
         new_status=payload.status,
     )
+    count_submission(user)
     return Status(201, MessageOut.build(message))
 
 

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from devdesk.accounts import throttle
 from devdesk.accounts.models import User
 from devdesk.intake.services import submit
 from devdesk.lib.keyset import InvalidCursor, paginate
@@ -155,6 +156,24 @@ def _submit(form: NewTicketForm, user: User) -> Ticket:
         return submit(new, acting_user=user).ticket
 
 
+def _over_submission_limit(user: User, form: NewTicketForm | ReplyForm) -> bool:
+    """True (and an error on ``form``) when ``user`` sent too many this hour."""
+    limit = throttle.submissions_per_person()
+    if not throttle.is_blocked(limit, str(user.pk)):
+        return False
+    form.add_error(
+        None,
+        f"You sent {limit.attempts} requests and replies in the last hour, the most "
+        "we accept. Nothing was sent this time; please wait a while and try again.",
+    )
+    return True
+
+
+def _too_many(response: HttpResponse) -> HttpResponse:
+    response["Retry-After"] = str(throttle.submissions_per_person().window_seconds)
+    return response
+
+
 @login_required
 def ticket_new(request: HttpRequest) -> HttpResponse:
     if access.can_use_agent_desk(request.user):
@@ -167,6 +186,12 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         form = NewTicketForm(initial=initial, products=products)
         return render(request, "tickets/portal/ticket_new.html", {"form": form})
     form = NewTicketForm(request.POST, request.FILES, products=products)
+    if _over_submission_limit(user, form):
+        return _too_many(
+            render(
+                request, "tickets/portal/ticket_new.html", {"form": form}, status=429
+            )
+        )
     status = 400
     if form.is_valid():
         try:
@@ -175,6 +200,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status = exc.status
         else:
+            throttle.count(throttle.submissions_per_person(), str(user.pk))
             messages.success(
                 request,
                 f"We received your request {ticket.reference}. We'll e-mail {user.email} "
@@ -223,6 +249,8 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
         return redirect("desk:ticket-detail", number=number)
     ticket = access.get_ticket_for(request.user, number)
     form = ReplyForm(request.POST, request.FILES)
+    if _over_submission_limit(_customer(request), form):
+        return _too_many(_detail_page(request, ticket, form, status=429))
     status = 400
     if form.is_valid():
         was_solved = ticket.status == Status.SOLVED
@@ -238,6 +266,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
             form.add_error(None, exc.message)
             status = exc.status
         else:
+            throttle.count(throttle.submissions_per_person(), str(request.user.pk))
             reopened = " The ticket is open again." if was_solved else ""
             messages.success(request, f"Your reply was sent.{reopened}")
             return redirect(f"{_detail_url(ticket)}#message-{message.pk}")
