@@ -32,6 +32,17 @@ TicketNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Filename = Annotated[Text, Field(min_length=1, max_length=255)]
 
 
+def _refuse_null(cls: type, value: Any) -> Any:
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
+def not_null(*fields: str) -> Any:
+    """A validator for optional fields that may be left out but not sent as null."""
+    return field_validator(*fields)(classmethod(_refuse_null))
+
+
 class InputSchema(Schema):
     # An unknown field is usually a typo ("assignee_id"); ignoring it would hide that.
     model_config = ConfigDict(extra="forbid")
@@ -74,12 +85,7 @@ class TicketUpdateIn(InputSchema):
         None, description="Replaces all tags."
     )
 
-    @field_validator("status", "priority", "subject", "tags")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("status", "priority", "subject", "tags")
 
 
 class MessageIn(InputSchema):
@@ -130,12 +136,7 @@ class OrganizationUpdateIn(InputSchema):
     domains: list[Domain] | None = Field(None, max_length=50)
     notes: Annotated[Text, Field(max_length=20_000)] | None = None
 
-    @field_validator("name", "plan", "domains", "notes")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("name", "plan", "domains", "notes")
 
 
 class UserInviteIn(InputSchema):
@@ -155,12 +156,7 @@ class UserUpdateIn(InputSchema):
     organization: Id | None = None
     is_active: bool | None = None
 
-    @field_validator("name", "role", "organization", "is_active")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("name", "role", "organization", "is_active")
 
 
 # --- output --------------------------------------------------------------------
@@ -517,12 +513,7 @@ class BulkChangesIn(InputSchema):
     add_tags: list[TagName] = Field(default_factory=list, max_length=50)
     remove_tags: list[TagName] = Field(default_factory=list, max_length=50)
 
-    @field_validator("status", "priority")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("status", "priority")
 
 
 class BulkUpdateIn(InputSchema):

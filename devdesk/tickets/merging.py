@@ -84,8 +84,13 @@ def merge_tickets(
                 body=source_notice.strip() or default_source,
                 channel=Ticket.Channel.AGENT,
             )
-        moved = list(source.messages.values_list("pk", flat=True))
-        source.messages.update(ticket=target)
+        _move_messages(
+            list(source.messages.values_list("pk", flat=True)),
+            source=source,
+            target=target,
+            acting_user=acting_user,
+            kinds=(TicketEvent.Kind.MERGED_INTO, TicketEvent.Kind.MERGED_FROM),
+        )
         followers = {*source.followers.all(), *target.followers.all()}
         if source.requester_id != target.requester_id:
             followers.add(source.requester)
@@ -97,20 +102,6 @@ def merge_tickets(
         source.closed_at = now
         source.updated_at = now
         source.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
-        record_event(
-            source,
-            TicketEvent.Kind.MERGED_INTO,
-            actor=acting_user,
-            target=target.number,
-            messages=moved,
-        )
-        record_event(
-            target,
-            TicketEvent.Kind.MERGED_FROM,
-            actor=acting_user,
-            source=source.number,
-            messages=moved,
-        )
         target.updated_at = now
         if target.status == Status.SOLVED:
             target.status = Status.OPEN
@@ -186,20 +177,23 @@ def _move_messages(
     target: Ticket,
     acting_user: User,
     undo_of: str = "",
+    kinds: tuple[str, str] = (TicketEvent.Kind.SPLIT_TO, TicketEvent.Kind.SPLIT_FROM),
 ) -> None:
-    """Move messages between tickets and record the pair of split events."""
+    """Move messages between tickets and record the pair of events (split by default,
+    or merge), each naming the other ticket and the messages moved."""
     Message.objects.filter(pk__in=message_ids).update(ticket=target)
     extra = {"undo_of": undo_of} if undo_of else {}
+    out_kind, in_kind = kinds
     record_event(
         source,
-        TicketEvent.Kind.SPLIT_TO,
+        out_kind,
         actor=acting_user,
         target=target.number,
         messages=message_ids,
     )
     record_event(
         target,
-        TicketEvent.Kind.SPLIT_FROM,
+        in_kind,
         actor=acting_user,
         source=source.number,
         messages=message_ids,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from devdesk.ops import demo
+from devdesk.ops.guards import refuse_on_real_installation
 
 
 class Command(BaseCommand):
@@ -42,11 +42,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError(
-                "DEBUG is off, so this looks like a real installation. The demo's passwords "
-                "and API token are public; add --force if you really want them here."
-            )
+        refuse_on_real_installation(
+            force=options["force"], why="The demo's passwords and API token are public"
+        )
         if not 20 <= options["tickets"] <= 5000:
             raise CommandError("--tickets must be between 20 and 5000.")
         if options["reset"]:

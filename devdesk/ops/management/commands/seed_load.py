@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from devdesk.ops import seedload
+from devdesk.ops.guards import refuse_on_real_installation
 
 
 class Command(BaseCommand):
@@ -57,12 +57,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError(
-                "DEBUG is off, so this looks like a real installation. Seeded people "
-                f"sign in with the public password {seedload.LOAD_PASSWORD!r}; add "
-                "--force if you really want them here."
-            )
+        refuse_on_real_installation(
+            force=options["force"],
+            why="Seeded people sign in with the public password "
+            f"{seedload.LOAD_PASSWORD!r}",
+        )
         tickets, batch_size = options["tickets"], options["batch_size"]
         if not 1 <= tickets <= 10_000_000:
             raise CommandError("--tickets must be between 1 and 10000000.")
