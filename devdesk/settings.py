@@ -119,6 +119,11 @@ MIDDLEWARE = [
     "devdesk.middleware.user_time_zone",
     "devdesk.middleware.QueryTimeoutMiddleware",
 ]
+# Server-Timing headers (database time, query count, total) on every response; the
+# benchmark harness reads them. First, so "total" covers the other middleware too.
+SERVER_TIMING = env_bool("SERVER_TIMING", False)
+if SERVER_TIMING:
+    MIDDLEWARE.insert(0, "devdesk.lib.server_timing.ServerTimingMiddleware")
 
 ROOT_URLCONF = "devdesk.urls"
 WSGI_APPLICATION = "devdesk.wsgi.application"
