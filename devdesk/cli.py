@@ -4,8 +4,9 @@ devdesk serve        run the web server (PORT, default 8000)
 devdesk migrate      create or update the database
 devdesk demo         load the demo desk (idempotent)
 devdesk seed-load    write a large desk fast, for benchmarks
-devdesk worker       run background tasks
-devdesk <command>    any other management command
+devdesk worker       run background tasks (database queue or RQ, by TASKS_BACKEND)
+devdesk scheduler    queue periodic tasks for the workers (run exactly one)
+devdesk <command>    any other management command (hyphens or underscores)
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import sys
 ALIASES = {
     "demo": "load_demo",
     "seed-load": "seed_load",
-    "worker": "db_worker",
 }
 
 
@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> None:
 
     args = list(sys.argv if argv is None else argv)
     if len(args) > 1:
-        args[1] = ALIASES.get(args[1], args[1])
+        # Commands are spelt with hyphens (seed-load, bench-info); Django's own
+        # names use underscores.
+        args[1] = ALIASES.get(args[1], args[1].replace("-", "_"))
     execute_from_command_line(["devdesk", *args[1:]])
 
 

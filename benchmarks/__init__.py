@@ -1,0 +1,1 @@
+"""Benchmarks of devdesk, with django-helpdesk as the peer."""

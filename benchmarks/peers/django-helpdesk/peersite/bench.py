@@ -1,0 +1,7 @@
+"""The staff login the benchmark harness signs in with (``peer seed`` creates it)."""
+
+LOGIN_PATH = "/login/"
+USERNAME = "bench-agent"
+# devdesk seed-load's password for everyone, so both desks sign in alike.
+PASSWORD = "devdesk-load"  # noqa: S105 - a public benchmark password
+EMAIL = "bench-agent@example.com"
