@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks.harness import report
 from benchmarks.harness.load import LoadShape, measure, probe, wrk_available
 from benchmarks.harness.procs import Process, free_port, rss_mb
-from benchmarks.harness.targets import ROOT, WORK, DjangoHelpdesk, Devdesk
+from benchmarks.harness.targets import ROOT, WORK, Devdesk, DjangoHelpdesk
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -157,7 +157,7 @@ def _postgres_version() -> str:
         ) as conn:
             row = conn.execute("SHOW server_version").fetchone()
             return str(row[0]) if row else ""
-    except Exception:  # noqa: BLE001 - only informative
+    except Exception:  # only informative
         return ""
 
 

@@ -113,7 +113,9 @@ def probe(base_url: str, requests: list[Request], count: int, run_id: str) -> fl
         uid = f"{run_id}-probe-{i}"
         body = r.body.replace("{uid}", uid).encode() if r.body is not None else None
         headers = {k: v.replace("{uid}", uid) for k, v in r.headers.items()}
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=300)
+        conn = http.client.HTTPConnection(
+            parsed.hostname or "127.0.0.1", parsed.port, timeout=300
+        )
         started = time.perf_counter()
         try:
             conn.request(r.method, r.path, body=body, headers=headers)

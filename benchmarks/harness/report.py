@@ -120,15 +120,15 @@ def targets(runs: list[dict[str, Any]], ratio: dict[str, Any]) -> list[dict[str,
     for vendor, limit in CREATE_TARGETS.items():
         key = "create_throughput" + ("" if vendor == "postgresql" else "_sqlite")
         checks.append(_check(key, ratio.get(key), ">=", limit))
-    checks.append(_check("worker_rss", ratio.get("worker_rss"), "<=", WORKER_RSS_TARGET))
+    checks.append(
+        _check("worker_rss", ratio.get("worker_rss"), "<=", WORKER_RSS_TARGET)
+    )
     sizes = sorted({r["tickets"] for r in runs if r["app"] == "devdesk"})
     if len(sizes) > 1:
         small = find_run(runs, "devdesk", "postgresql", sizes[0])
         large = find_run(runs, "devdesk", "postgresql", sizes[-1])
         for name in GROWTH_WORKLOADS:
-            grow = _ratio(
-                _value(large, name, "p95_ms"), _value(small, name, "p95_ms")
-            )
+            grow = _ratio(_value(large, name, "p95_ms"), _value(small, name, "p95_ms"))
             checks.append(
                 _check(
                     f"growth_{name}_p95_{sizes[-1]}_vs_{sizes[0]}",
@@ -147,7 +147,7 @@ def _check(name: str, value: float | None, op: str, limit: float) -> dict[str, A
 
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None:
-        return "–"
+        return "-"
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     return f"{value:,}"
@@ -177,7 +177,11 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {_fmt(e['db_ms_mean'])} | {_fmt(e['server_ms_mean'])} "
                 f"| {_fmt(e.get('worker_peak_rss_mb'), 0)} |"
             )
-    lines += ["", "| process | app | db | tickets | peak RSS MB |", "|---|---|---|--:|--:|"]
+    lines += [
+        "",
+        "| process | app | db | tickets | peak RSS MB |",
+        "|---|---|---|--:|--:|",
+    ]
     for run in runs:
         for proc, mb in run.get("processes", {}).items():
             lines.append(

@@ -206,7 +206,8 @@ class Devdesk:
                 argv,
                 env=self.env(),
                 cwd=ROOT,
-                log=self.log_dir / f"devdesk-{self.db.vendor}-{self.db.size}-worker.log",
+                log=self.log_dir
+                / f"devdesk-{self.db.vendor}-{self.db.size}-worker.log",
             )
         }
 
@@ -392,7 +393,10 @@ class DjangoHelpdesk:
                 if r["method"] == "GET":
                     loads[name].append(Request("GET", r["path"], headers))
                     continue
-                form = {**r.get("form", {}), "csrfmiddlewaretoken": cookies["csrftoken"]}
+                form = {
+                    **r.get("form", {}),
+                    "csrfmiddlewaretoken": cookies["csrftoken"],
+                }
                 loads[name].append(
                     Request(
                         "POST",

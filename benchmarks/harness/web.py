@@ -31,7 +31,7 @@ def sign_in(
     )
     with opener.open(request, timeout=60) as answer:
         answer.read()
-    cookies = {c.name: c.value for c in jar}
+    cookies = {c.name: c.value or "" for c in jar}
     if "sessionid" not in cookies:
         raise RuntimeError(f"could not sign in as {username} at {base_url}{path}")
     return cookies

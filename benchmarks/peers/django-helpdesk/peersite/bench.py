@@ -3,5 +3,5 @@
 LOGIN_PATH = "/login/"
 USERNAME = "bench-agent"
 # devdesk seed-load's password for everyone, so both desks sign in alike.
-PASSWORD = "devdesk-load"  # noqa: S105 - a public benchmark password
+PASSWORD = "devdesk-load"
 EMAIL = "bench-agent@example.com"
