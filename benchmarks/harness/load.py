@@ -38,8 +38,10 @@ class LoadShape:
 
 
 def _lua_string(text: str) -> str:
+    # A long bracket [==[...]==] whose closing does not occur in the text (nor
+    # across its last character).
     level = 0
-    while f"]{'=' * level}]" in text:
+    while f"]{'=' * level}]" in text + "]":
         level += 1
     eq = "=" * level
     return f"[{eq}[{text}]{eq}]"
