@@ -5,8 +5,10 @@ The README lists each variable. A bad value stops start-up with a clear message.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
@@ -126,6 +128,8 @@ if SERVER_TIMING:
     MIDDLEWARE.insert(0, "devdesk.lib.server_timing.ServerTimingMiddleware")
 
 ROOT_URLCONF = "devdesk.urls"
+# Widgets rendered in Python (same HTML as Django's templates, a fraction of the time).
+FORM_RENDERER = "devdesk.lib.form_renderer.FastFormRenderer"
 WSGI_APPLICATION = "devdesk.wsgi.application"
 
 TEMPLATES = [
@@ -201,8 +205,55 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
+
+
+def default_storage_from_env() -> dict[str, Any]:
+    """Where attachments go: files under MEDIA_ROOT, or an S3-compatible bucket.
+
+    S3 needs the ``s3`` extra (django-storages with boto3). Names are content hashes
+    (``attachments/ab/abcd…``); ``file_overwrite`` is off so two attachments with the
+    same bytes keep separate objects, as they keep separate files on disk, and
+    deleting one never removes the other's.
+    """
+    kind = os.environ.get("STORAGE_BACKEND", "").strip().lower() or "filesystem"
+    if kind == "filesystem":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(
+            f"STORAGE_BACKEND must be filesystem or s3, not {kind!r}"
+        )
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            "STORAGE_BACKEND=s3 needs django-storages: pip install 'devdesk[s3]'"
+        )
+    bucket = os.environ.get("AWS_STORAGE_BUCKET_NAME", "").strip()
+    if not bucket:
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
+    addressing = os.environ.get("AWS_S3_ADDRESSING_STYLE", "").strip() or None
+    if addressing not in {None, "auto", "path", "virtual"}:
+        raise ImproperlyConfigured(
+            f"AWS_S3_ADDRESSING_STYLE must be auto, path or virtual, not {addressing!r}"
+        )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            # Empty values fall back to boto3's own chain (instance role, ~/.aws).
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL", "").strip() or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME", "").strip() or None,
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID", "").strip() or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY", "").strip() or None,
+            "location": os.environ.get("AWS_LOCATION", "").strip().strip("/"),
+            "addressing_style": addressing,
+            "file_overwrite": False,
+            # Objects stay private: downloads go through devdesk's permission checks.
+            "default_acl": None,
+        },
+    }
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_from_env(),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -238,11 +289,28 @@ CACHES = {
     )
 }
 
-TASKS = {
-    "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")
-    }
-}
+# Background tasks: the database queue by default (`devdesk worker` runs it); RQ
+# workers on Redis to scale out. `devdesk worker` starts the worker that fits.
+DATABASE_TASKS = "django_tasks_db.DatabaseBackend"
+RQ_TASKS = "django_tasks_rq.RQBackend"
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "").strip() or DATABASE_TASKS
+TASKS: dict[str, dict[str, Any]] = {"default": {"BACKEND": TASKS_BACKEND}}
+TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "").strip()
+if TASKS_BACKEND == RQ_TASKS:
+    if not TASKS_REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"TASKS_BACKEND={RQ_TASKS} needs TASKS_REDIS_URL, a redis:// URL "
+            f"(not {TASKS_REDIS_URL!r})"
+        )
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS["default"]["QUEUES"] = ["default"]
+    # Task functions take IDs and finish in seconds; a job still running after 10
+    # minutes is stopped and counts as failed.
+    RQ_QUEUES = {"default": {"URL": TASKS_REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+# A message whose notification has not gone out this long after it was written is
+# queued again by `devdesk scheduler` (its task was lost: a worker died mid-task,
+# Redis lost the job, the mail server refused). Tasks are safe to run twice.
+NOTIFICATION_RETRY_SECONDS = env_int("NOTIFICATION_RETRY_SECONDS", 300)
 
 # Limits on what customers and agents may send; the README explains each.
 TICKET_SUBJECT_MAX_CHARS = env_int("TICKET_SUBJECT_MAX_CHARS", 200)

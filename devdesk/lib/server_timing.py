@@ -12,8 +12,8 @@ benchmark peer (another Django project) installs the very same middleware.
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from django.db import connections
@@ -71,4 +71,3 @@ class ServerTimingMiddleware:
             clock, time.perf_counter() - started
         )
         return response
-

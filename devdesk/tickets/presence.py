@@ -54,6 +54,17 @@ def others_present(ticket: Ticket, user: User) -> list[TicketPresence]:
     )
 
 
+def prune_presence(*, older_than: timedelta) -> int:
+    """Delete presence rows not refreshed within ``older_than``; returns how many.
+
+    Closed tabs leave their row behind; ``devdesk scheduler`` prunes day-old rows
+    every hour.
+    """
+    cutoff = timezone.now() - older_than
+    deleted, _ = TicketPresence.objects.filter(seen_at__lt=cutoff).delete()
+    return deleted
+
+
 @dataclass(frozen=True)
 class CollisionWarning:
     replying: list[str]

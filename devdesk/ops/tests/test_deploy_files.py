@@ -96,13 +96,23 @@ def test_procfile_process_types_run_existing_devdesk_subcommands() -> None:
     text = (DEPLOY / "Procfile").read_text()
     assert procfile_problems(text) == []
     kinds = [line.partition(":")[0] for line in text.splitlines() if line[:1].isalpha()]
-    assert kinds == ["web", "worker"]
+    assert kinds == ["web", "worker", "scheduler"]
 
 
 def test_env_example_sets_only_variables_devdesk_reads() -> None:
     text = (DEPLOY / "env.example").read_text()
     assert env_problems(text, variables_read()) == []
-    for name in ("DEBUG", "SECRET_KEY_FILE", "ALLOWED_HOSTS", "DATABASE_URL", "PORT"):
+    for name in (
+        "DEBUG",
+        "SECRET_KEY_FILE",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "PORT",
+        "TASKS_BACKEND",
+        "TASKS_REDIS_URL",
+        "STORAGE_BACKEND",
+        "AWS_STORAGE_BUCKET_NAME",
+    ):
         assert re.search(rf"^#?{name}=", text, re.MULTILINE), name
 
 
@@ -114,6 +124,7 @@ def test_systemd_units_run_existing_devdesk_subcommands(unit: Path) -> None:
 def test_every_unit_is_there() -> None:
     assert [unit.name for unit in UNITS] == [
         "devdesk-migrate.service",
+        "devdesk-scheduler.service",
         "devdesk-web.service",
         "devdesk-worker.service",
     ]
@@ -135,6 +146,4 @@ def test_the_checks_fail_on_made_up_commands_options_and_variables() -> None:
     ]
     unit = "EnvironmentFile=/etc/devdesk/env\nExecStart=/opt/devdesk/.venv/bin/devdesk {}\n"
     assert unit_problems(unit.format("worker --no-reload")) == []
-    assert unit_problems(unit.format("scheduler")) == [
-        "no devdesk subcommand 'scheduler'"
-    ]
+    assert unit_problems(unit.format("janitor")) == ["no devdesk subcommand 'janitor'"]

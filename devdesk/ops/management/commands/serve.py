@@ -79,6 +79,9 @@ class Command(BaseCommand):
             sys.executable, "-m", "gunicorn", "devdesk.wsgi:application",
             "--bind", bind, "--workers", str(workers),
             "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+            # gunicorn's control socket lives at one path per user, so two web
+            # processes on a host would answer each other's `gunicornc` commands.
+            "--no-control-socket",
         ]  # fmt: skip
         # exec, not a child process: gunicorn gets the signals (SIGTERM from systemd or
         # docker) directly and stops its workers gracefully.
