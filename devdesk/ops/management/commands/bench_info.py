@@ -22,7 +22,7 @@ from devdesk.ops.seedload.defaults import LOAD_PASSWORD
 from devdesk.tickets import inbox
 from devdesk.tickets.models import Message, Ticket
 
-TOKEN_NAME = "benchmark"
+TOKEN_NAME = "benchmark"  # noqa: S105 - the name of a token, not a secret
 
 
 class Command(BaseCommand):
