@@ -220,7 +220,7 @@ class TicketOut(Schema):
 
     @classmethod
     def build(cls, ticket: Ticket, viewer: User) -> TicketOut:
-        """Needs the relations of ``Ticket.objects.for_list()`` plus ``merged_into``."""
+        """Needs the relations of ``Ticket.objects.for_list()``."""
         return cls(
             number=ticket.number,
             subject=ticket.subject,
@@ -475,7 +475,12 @@ class TicketFilters(Schema):
     tag: list[QueryText] = Field(
         default_factory=list, description="Repeat to require several."
     )
-    q: QueryText | None = Field(None, description="Words the subject contains.")
+    q: QueryText | None = Field(
+        None,
+        description="Search words: every word must appear in the subject or the "
+        'conversation (internal notes only for those who may read them); "an exact '
+        'phrase", -leave-out, this OR that.',
+    )
     sort: TicketSort = "-updated_at"
     cursor: Cursor | None = None
     limit: Limit = 25

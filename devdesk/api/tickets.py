@@ -41,6 +41,7 @@ from devdesk.api.schemas import (
 )
 from devdesk.intake.services import submit
 from devdesk.lib.keyset import paginate
+from devdesk.search.services import match_tickets
 from devdesk.tickets import access, bulk, merging, services
 from devdesk.tickets.attachments import CheckedUpload, check_uploads
 from devdesk.tickets.models import Message, Product, Ticket, TicketEvent, TicketQuerySet
@@ -73,7 +74,7 @@ def _visible(user: User) -> TicketQuerySet:
 
 def _loaded(ticket: Ticket) -> Ticket:
     """The ticket again with everything :class:`TicketOut` shows, in a fixed query count."""
-    return Ticket.objects.for_list().select_related("merged_into").get(pk=ticket.pk)
+    return Ticket.objects.for_list().get(pk=ticket.pk)
 
 
 def _as_id(value: str) -> int | None:
@@ -129,7 +130,9 @@ def filter_tickets(
     for tag in f.tag:
         tickets = tickets.filter(tags__name=tag.strip().lower())
     if f.q and f.q.strip():
-        tickets = tickets.filter(subject__icontains=f.q.strip())
+        tickets = match_tickets(
+            tickets, f.q, include_internal=access.can_search_internal_notes(user)
+        )
     return tickets
 
 

@@ -93,11 +93,13 @@ class InboxFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Subject",
+        label="Search",
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Search subjects  /",
+                "placeholder": "Search tickets  /",
+                "title": 'Subject, replies and notes. "exact phrase", -leave-out, '
+                "this OR that",
                 "data-key": "/",
             }
         ),

@@ -16,6 +16,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 
 from devdesk.accounts.models import User
+from devdesk.search.services import match_tickets
+from devdesk.tickets import access
 from devdesk.tickets.attachments import CheckedUpload, check_uploads
 from devdesk.tickets.errors import TicketError
 from devdesk.tickets.models import Product, Ticket
@@ -141,6 +143,19 @@ class TicketFilterForm(forms.Form):
         choices=[(key, label) for key, (label, _) in SHOW.items()], required=False
     )
     mine = forms.BooleanField(required=False, label="Opened by me")
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Search your tickets",
+                "title": 'Subject and conversation. "exact phrase", -leave-out, '
+                "this OR that",
+            }
+        ),
+    )
     cursor = forms.CharField(required=False, max_length=1000)
 
     def clean_show(self) -> str:
@@ -152,4 +167,10 @@ class TicketFilterForm(forms.Form):
             tickets = tickets.filter(status__in=statuses)
         if self.cleaned_data["mine"]:
             tickets = tickets.filter(requester=user)
+        if self.cleaned_data["q"]:
+            tickets = match_tickets(
+                tickets,
+                self.cleaned_data["q"],
+                include_internal=access.can_search_internal_notes(user),
+            )
         return tickets

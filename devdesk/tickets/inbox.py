@@ -15,7 +15,8 @@ from django.db.models import Q, QuerySet
 
 from devdesk.accounts.models import User
 from devdesk.lib.keyset import Page, paginate
-from devdesk.tickets.access import visible_tickets
+from devdesk.search.services import match_tickets
+from devdesk.tickets.access import can_search_internal_notes, visible_tickets
 from devdesk.tickets.models import Ticket, TicketQuerySet
 
 Status = Ticket.Status
@@ -91,7 +92,8 @@ DEFAULT_SORT = "updated"
 class InboxFilters:
     """Narrowing within a view; empty fields do not filter.
 
-    ``assignee`` is ``"me"``, ``"none"`` or a user id.
+    ``assignee`` is ``"me"``, ``"none"`` or a user id; ``text`` is a search (subject,
+    replies and, for those who may read them, internal notes).
     """
 
     status: str = ""
@@ -151,7 +153,9 @@ def inbox_tickets(user: User, view: str, filters: InboxFilters) -> TicketQuerySe
     if filters.tag:
         tickets = tickets.filter(tags__name=filters.tag)
     if filters.text:
-        tickets = tickets.filter(subject__icontains=filters.text)
+        tickets = match_tickets(
+            tickets, filters.text, include_internal=can_search_internal_notes(user)
+        )
     return tickets
 
 

@@ -56,23 +56,25 @@ class Link:
     is_current: bool
 
 
-def _list_url(show: str, mine: bool, cursor: str | None = None) -> str:
+def _list_url(show: str, mine: bool, q: str = "", cursor: str | None = None) -> str:
     params = {
         "show": "" if show == "all" else show,
         "mine": "1" if mine else "",
+        "q": q,
         "cursor": cursor,
     }
     query = urlencode({k: v for k, v in params.items() if v})
     return reverse("portal:ticket-list") + (f"?{query}" if query else "")
 
 
-def _filter_links(show: str, mine: bool) -> tuple[list[Link], Link]:
-    """The status tabs (each keeping "opened by me") and the "opened by me" toggle."""
+def _filter_links(show: str, mine: bool, q: str) -> tuple[list[Link], Link]:
+    """The status tabs (each keeping "opened by me" and the search) and the
+    "opened by me" toggle."""
     tabs = [
-        Link(label, _list_url(key, mine), key == show)
+        Link(label, _list_url(key, mine, q), key == show)
         for key, (label, _) in TicketFilterForm.SHOW.items()
     ]
-    return tabs, Link("Opened by me", _list_url(show, not mine), mine)
+    return tabs, Link("Opened by me", _list_url(show, not mine, q), mine)
 
 
 def _customer(request: HttpRequest) -> User:
@@ -92,15 +94,19 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     user = _customer(request)
     filters = TicketFilterForm(request.GET)
     valid = filters.is_valid()
-    show, mine = (
+    show, mine, q = (
         filters.cleaned_data.get("show", "all"),
         filters.cleaned_data.get("mine", False),
+        filters.cleaned_data.get("q", ""),
     )
-    tabs, mine_toggle = _filter_links(show, mine)
+    tabs, mine_toggle = _filter_links(show, mine, q)
     context: dict[str, Any] = {
         "filters": filters,
         "tabs": tabs,
         "mine_toggle": mine_toggle,
+        "show": show,
+        "mine": mine,
+        "q": q,
         "page": None,
         "rows": [],
     }
@@ -123,9 +129,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     context["page"] = page
     context["rows"] = [Row(t, CUSTOMER_STATUS[t.status]) for t in page.items]
     if page.next_cursor:
-        context["next_url"] = _list_url(show, mine, page.next_cursor)
+        context["next_url"] = _list_url(show, mine, q, page.next_cursor)
     if page.previous_cursor:
-        context["previous_url"] = _list_url(show, mine, page.previous_cursor)
+        context["previous_url"] = _list_url(show, mine, q, page.previous_cursor)
     if not page.items:
         context["has_any"] = access.visible_tickets(user).exists()
     return render(request, "tickets/portal/ticket_list.html", context)
