@@ -14,8 +14,11 @@ from devdesk.tickets.models import Message, Ticket, TicketEvent
 
 def ticket_history(ticket: Ticket) -> list[dict[str, Any]]:
     """The ticket's events, and those of tickets merged into it, as readable lines."""
+    # "ticket in (this one and those merged into it)" rather than an OR across the
+    # join, which PostgreSQL can only answer by reading every event of every ticket.
+    tickets = Ticket.objects.filter(Q(pk=ticket.pk) | Q(merged_into=ticket))
     events = list(
-        TicketEvent.objects.filter(Q(ticket=ticket) | Q(ticket__merged_into=ticket))
+        TicketEvent.objects.filter(ticket__in=tickets.values("pk"))
         .select_related("actor", "ticket")
         .order_by("created_at", "id")
     )
