@@ -28,6 +28,9 @@ nothing for a person replying and a lot for a bulk load: ``seed-load`` runs abou
 2-3 times slower with the triggers on. A bulk loader should therefore pause them for
 its own transactions (:func:`devdesk.search.services.sync_paused`) or set them
 aside, and run ``devdesk search-reindex`` once at the end, which builds the index
-far faster in one set-based pass (``seed-load`` into a fresh database does so). On SQLite, Django changes a column by copying the table, which
-drops that table's triggers; ``search-reindex`` puts them back (and says so).
+far faster in one set-based pass. ``seed-load`` into a fresh SQLite database does
+so; on PostgreSQL it keeps the triggers on and writes messages before their tickets,
+so each document is built once, overlapping with the next batch's generation. On
+SQLite, Django changes a column by copying the table, which drops that table's
+triggers; ``search-reindex`` puts them back (and says so).
 """

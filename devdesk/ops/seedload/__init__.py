@@ -15,7 +15,8 @@ Two steps, so the output can be checked without a database:
    people, every ticket and its conversation) from the seed alone, people being
    referred to by index;
 2. :func:`seed_load` creates the organizations, people, teams, products and tags, then
-   turns the plans into rows batch by batch, one transaction per batch.
+   turns the plans into rows batch by batch (:mod:`.insert`), into a fresh database
+   with indexes and constraints set aside until the end (:mod:`.set_aside`).
 
 Texts come from real ticket text (the Apache JIRA set in ``shared/data``, cycled with
 varied metadata), so search and similarity behave as on a real desk. That data is for

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.utils.text import slugify
@@ -114,7 +114,7 @@ def shape_desk(*, tickets: int, seed: int, texts: Sequence[SourceText]) -> DeskS
 # Tickets
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """Who did something, by index: the ticket's requester, or agent/engineer ``index``."""
 
@@ -125,8 +125,7 @@ class Person:
 REQUESTER = Person("requester")
 
 
-@dataclass(frozen=True)
-class PlannedMessage:
+class PlannedMessage(NamedTuple):
     author: Person
     kind: str
     body: str
@@ -134,8 +133,7 @@ class PlannedMessage:
     at: datetime
 
 
-@dataclass(frozen=True)
-class PlannedEvent:
+class PlannedEvent(NamedTuple):
     kind: str
     actor: Person | None
     at: datetime
@@ -143,7 +141,7 @@ class PlannedEvent:
     message: int | None = None  # index into the messages: message_added gets its id
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedTicket:
     """One ticket as the services would have left it, people by index."""
 
@@ -232,20 +230,42 @@ CHANNEL_CUM = list(accumulate(w for _, w in CHANNELS))
 PRIORITY_CUM = list(accumulate((15, 60, 20, 5)))  # low, normal, high, urgent
 
 # Status by the ticket's age: the last days are all unresolved, the last weeks a
-# mix, and older tickets are closed (a few were solved and never closed).
+# mix, and older tickets are closed (a few were solved and never closed). Weights are
+# cumulative, for _pick.
 STATUS_BY_AGE: tuple[tuple[float, list[str], list[int]], ...] = (
     (2, [Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_ENGINEERING],
-     [35, 35, 20, 10]),
+     list(accumulate([35, 35, 20, 10]))),
     (60, [Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_ENGINEERING,
-          Status.SOLVED, Status.CLOSED], [5, 16, 14, 7, 28, 30]),
-    (math.inf, [Status.SOLVED, Status.CLOSED], [1, 99]),
+          Status.SOLVED, Status.CLOSED], list(accumulate([5, 16, 14, 7, 28, 30]))),
+    (math.inf, [Status.SOLVED, Status.CLOSED], list(accumulate([1, 99]))),
 )  # fmt: skip
 # Message count 1-20, most conversations short: weight 0.75^(m-1).
 MESSAGE_COUNTS = list(range(2, 21))
 MESSAGE_CUM = list(accumulate(0.75 ** (m - 1) for m in MESSAGE_COUNTS))
 
+# The hot loop below runs ~15 times per ticket: plain names instead of attribute
+# look-ups on the choices classes, and sets built once.
+NEW, OPEN, SOLVED, CLOSED = Status.NEW, Status.OPEN, Status.SOLVED, Status.CLOSED
+PENDING_CUSTOMER, PENDING_ENGINEERING = (
+    Status.PENDING_CUSTOMER,
+    Status.PENDING_ENGINEERING,
+)
+RESOLVED = frozenset({SOLVED, CLOSED})
+REOPENED_BY_CUSTOMER = frozenset({PENDING_CUSTOMER, SOLVED})
+CREATED, MESSAGE_ADDED, STATUS_CHANGED = (
+    Kind.CREATED,
+    Kind.MESSAGE_ADDED,
+    Kind.STATUS_CHANGED,
+)
+ESCALATED, TAGS_CHANGED = Kind.ESCALATED, Kind.TAGS_CHANGED
+PUBLIC, INTERNAL = Message.Kind.PUBLIC, Message.Kind.INTERNAL
+AGENT_CHANNEL, EMAIL_CHANNEL = Ticket.Channel.AGENT, Ticket.Channel.EMAIL
+PORTAL_CHANNEL = Ticket.Channel.PORTAL
+PUBLIC_ROLES = frozenset({"customer", "agent"})
+
 
 def _pick(rng: random.Random, names: Sequence[Any], cum: Sequence[float]) -> Any:
+    # What rng.choices(names, cum_weights=cum) returns, without building a list.
     return names[bisect.bisect_right(cum, rng.random() * cum[-1])]
 
 
@@ -258,27 +278,29 @@ def _first_line(body: str) -> str:
 
 def _roles(rng: random.Random, status: str, escalated: bool) -> list[str]:
     """Who writes each message: "customer", "agent" (public) or "note" (internal)."""
-    if status == Status.NEW:  # nobody at the desk has answered yet
+    if status == NEW:  # nobody at the desk has answered yet
         extra = rng.random()
         if extra < 0.1:
             return ["customer", "customer"]
         return ["customer", "note"] if extra < 0.2 else ["customer"]
     count = _pick(rng, MESSAGE_COUNTS, MESSAGE_CUM)
     roles = ["customer"]
+    last_public = "customer"
     for _ in range(count - 1):
-        last_public = next(r for r in reversed(roles) if r != "note")
         if rng.random() < 0.18:
             roles.append("note")
-        elif last_public == "customer":
-            roles.append("agent")
+            continue
+        if last_public == "customer":
+            last_public = "agent"
         else:
-            roles.append("customer" if rng.random() < 0.85 else "agent")
+            last_public = "customer" if rng.random() < 0.85 else "agent"
+        roles.append(last_public)
     if "agent" not in roles:  # everyone gets an answer before a ticket moves on
         roles[1] = "agent"
-    if status == Status.PENDING_CUSTOMER:
+    if status == PENDING_CUSTOMER:
         last = max(i for i, r in enumerate(roles) if r != "note")
         roles[last if last > 0 else len(roles) - 1] = "agent"
-    if status == Status.PENDING_ENGINEERING:
+    if status == PENDING_ENGINEERING:
         if len(roles) < 20:
             roles.append("escalation")
         else:
@@ -294,19 +316,62 @@ def _roles(rng: random.Random, status: str, escalated: bool) -> list[str]:
     return roles
 
 
-# (seconds after creation, event kind, actor, event data, the message it adds)
-_Step = tuple[float, str, Person | None, dict[str, Any], PlannedMessage | None]
+# A template, and the text it gives when it needs only the product.
+_Template = tuple[str, str | None]
 
 
-class _Timeline:
-    """Offsets in seconds from creation; squeezed to end before ``now`` at the end."""
+@dataclass(frozen=True)
+class _Replies:
+    """The texts of the conversation for one product."""
 
-    def __init__(self) -> None:
-        self.offset = 0.0
+    product: str
+    followups: tuple[_Template, ...]
+    replies: tuple[_Template, ...]
+    notes: tuple[_Template, ...]
+    escalations: tuple[_Template, ...]
 
-    def after(self, rng: random.Random, mean_seconds: float) -> float:
-        self.offset += 30 + rng.expovariate(1 / mean_seconds)
-        return self.offset
+
+def _templates(templates: Sequence[str], product: str) -> tuple[_Template, ...]:
+    return tuple(
+        (t, None if "{line}" in t else t.format(product=product)) for t in templates
+    )
+
+
+def _replies(project: str) -> _Replies:
+    product = product_name(project)
+    return _Replies(
+        product=product,
+        followups=_templates(CUSTOMER_FOLLOWUPS, product),
+        replies=_templates(AGENT_REPLIES, product),
+        notes=_templates(INTERNAL_NOTES, product),
+        escalations=_templates(ESCALATION_NOTES, product),
+    )
+
+
+@dataclass(frozen=True)
+class _TextFacts:
+    """What a ticket takes from its source text, worked out once per text: a load of
+    a million tickets cycles through the same texts many times."""
+
+    subject: str
+    body: str
+    project: str
+    product_tag: str
+    first_line: str
+    engineer_team: int
+    replies: _Replies
+
+
+def _text_facts(text: SourceText, shape: DeskShape, replies: _Replies) -> _TextFacts:
+    return _TextFacts(
+        subject=text.title[: settings.TICKET_SUBJECT_MAX_CHARS],
+        body=text.body.strip() or text.title,
+        project=text.project,
+        product_tag=slugify(replies.product),
+        first_line=_first_line(text.body),
+        engineer_team=shape.projects.index(text.project),
+        replies=replies,
+    )
 
 
 def _plan_ticket(
@@ -314,41 +379,39 @@ def _plan_ticket(
     i: int,
     n: int,
     shape: DeskShape,
-    texts: Sequence[SourceText],
+    text: _TextFacts,
     now: datetime,
 ) -> PlannedTicket:
-    text = texts[(shape.text_offset + i) % len(texts)]
+    random_ = rng.random
     # 1. When: stratified over the span (numbers follow time), denser towards now
     # (density 1 + 3x grows with the desk; x = inverse of its CDF).
-    p = (i + rng.random()) / n
+    p = (i + random_()) / n
     x = (-1 + math.sqrt(1 + 15 * p)) / 3
     created = now - timedelta(days=SPAN_DAYS * (1 - x), minutes=10)
     age_days = (now - created).total_seconds() / 86400
     # 2. What: status by age, metadata at random.
-    limit_statuses = next(s for s in STATUS_BY_AGE if age_days < s[0])
-    status = rng.choices(limit_statuses[1], weights=limit_statuses[2])[0]
+    _, statuses, cum = next(s for s in STATUS_BY_AGE if age_days < s[0])
+    status = _pick(rng, statuses, cum)
     channel = _pick(rng, CHANNEL_NAMES, CHANNEL_CUM)
-    priority = bisect.bisect_right(PRIORITY_CUM, rng.random() * 100) + 1
+    priority = bisect.bisect_right(PRIORITY_CUM, random_() * 100) + 1
     org = bisect.bisect_right(
-        shape.org_cum_weights, rng.random() * shape.org_cum_weights[-1]
+        shape.org_cum_weights, random_() * shape.org_cum_weights[-1]
     )
     org = min(org, len(shape.orgs) - 1)
-    requester = int(shape.orgs[org].people * rng.random() ** 2)
-    unassigned = status == Status.NEW and rng.random() < 0.5
+    requester = int(shape.orgs[org].people * random_() ** 2)
+    unassigned = status == NEW and random_() < 0.5
     assignee = None if unassigned else rng.randrange(shape.agents)
     team = None if assignee is None else assignee % len(shape.support_teams)
-    escalated = status == Status.PENDING_ENGINEERING or (
-        status != Status.NEW and rng.random() < 0.08
-    )
+    escalated = status == PENDING_ENGINEERING or (status != NEW and random_() < 0.08)
     tags: list[str] = []
-    if rng.random() < 0.5:
-        tags.append(slugify(product_name(text.project)))
+    if random_() < 0.5:
+        tags.append(text.product_tag)
     for _ in range(rng.choice((0, 0, 1, 1, 1, 2))):
         name = _pick(rng, TAG_NAMES, TAG_CUM)
         if name not in tags:
             tags.append(name)
     agent = Person("agent", assignee if assignee is not None else 0)
-    engineer_team = shape.projects.index(text.project)
+    engineer_team = text.engineer_team
     engineer = Person(
         "engineer",
         engineer_team
@@ -358,12 +421,12 @@ def _plan_ticket(
     if engineer.index >= shape.engineers:
         engineer = Person("engineer", engineer_team % shape.engineers)
     ticket = PlannedTicket(
-        subject=text.title[: settings.TICKET_SUBJECT_MAX_CHARS],
+        subject=text.subject,
         status=status,
         priority=priority,
         channel=channel,
         project=text.project,
-        has_product=rng.random() < 0.9,
+        has_product=random_() < 0.9,
         org=org,
         requester=requester,
         assignee=assignee,
@@ -374,127 +437,175 @@ def _plan_ticket(
         updated_at=created,
     )
     # 3. The conversation, walked through the same status rules as the services.
+    # Each step: (seconds after creation, event kind, actor, event data, the message
+    # it adds as (author, kind, body, channel) or None).
     roles = _roles(rng, status, escalated)
-    offsets: list[_Step] = []
-    clock = _Timeline()
-    state = str(Status.NEW)
+    steps: list[
+        tuple[float, str, Person | None, dict[str, Any], tuple[Any, ...] | None]
+    ] = []
+    expovariate = rng.expovariate
+    clock = 0.0  # seconds after creation; squeezed to end before now in step 5
+    state: str = NEW
     solved_at: float | None = None
     closed_at: float | None = None
-    vars_ = {"product": product_name(text.project), "line": _first_line(text.body)}
 
     def set_status(at: float, new: str, actor: Person | None, reason: str = "") -> None:
         nonlocal state, solved_at, closed_at
-        offsets.append(
+        steps.append(
             (
                 at,
-                Kind.STATUS_CHANGED,
+                STATUS_CHANGED,
                 actor,
                 {"old": state, "new": new, "reason": reason},
                 None,
             )
         )
-        if new == Status.SOLVED:
+        if new == SOLVED:
             solved_at = at
-        elif new == Status.CLOSED:
+        elif new == CLOSED:
             closed_at = at
-        elif state in {Status.SOLVED, Status.CLOSED}:
+        elif state in RESOLVED:
             solved_at = None
         state = new
 
-    def add(at: float, author: Person, kind: str, body: str, msg_channel: str) -> None:
-        message = PlannedMessage(author, kind, body, msg_channel, created)
-        offsets.append(
-            (at, Kind.MESSAGE_ADDED, author, {"message_kind": kind}, message)
-        )
+    replies = text.replies
 
-    creator = agent if channel == Ticket.Channel.AGENT else REQUESTER
-    offsets.append((0.0, Kind.CREATED, creator, {"channel": channel}, None))
-    add(0.0, REQUESTER, Message.Kind.PUBLIC, text.body.strip() or text.title, channel)
-    if tags:
-        offsets.append(
-            (0.0, Kind.TAGS_CHANGED, creator, {"added": tags, "removed": []}, None)
+    def body(templates: tuple[_Template, ...]) -> str:
+        template, ready = rng.choice(templates)
+        if ready is not None:
+            return ready
+        return template.format(product=replies.product, line=text.first_line)
+
+    creator = agent if channel == AGENT_CHANNEL else REQUESTER
+    steps.append((0.0, CREATED, creator, {"channel": channel}, None))
+    steps.append(
+        (
+            0.0,
+            MESSAGE_ADDED,
+            REQUESTER,
+            {"message_kind": PUBLIC},
+            (REQUESTER, PUBLIC, text.body, channel),
         )
+    )
+    if tags:
+        steps.append((0.0, TAGS_CHANGED, creator, {"added": tags, "removed": []}, None))
     first_response: float | None = None
     last_customer = 0.0
-    customer_channel = (
-        Ticket.Channel.EMAIL
-        if channel == Ticket.Channel.EMAIL
-        else Ticket.Channel.PORTAL
-    )
-    for k, role in enumerate(roles[1:], start=1):
-        upcoming = next((r for r in roles[k + 1 :] if r in {"customer", "agent"}), None)
+    customer_channel = EMAIL_CHANNEL if channel == EMAIL_CHANNEL else PORTAL_CHANNEL
+    # The next public role after each position, read backwards once.
+    upcoming_roles: list[str | None] = [None] * len(roles)
+    upcoming: str | None = None
+    for k in range(len(roles) - 1, 0, -1):
+        upcoming_roles[k] = upcoming
+        if roles[k] in PUBLIC_ROLES:
+            upcoming = roles[k]
+    for k in range(1, len(roles)):
+        role = roles[k]
         if role == "customer":
-            at = clock.after(rng, 20 * 3600)
-            body = rng.choice(CUSTOMER_FOLLOWUPS).format(**vars_)
-            add(at, REQUESTER, Message.Kind.PUBLIC, body, customer_channel)
+            clock += 30 + expovariate(1 / (20 * 3600))
+            at = clock
+            text_ = body(replies.followups)
+            steps.append(
+                (
+                    at,
+                    MESSAGE_ADDED,
+                    REQUESTER,
+                    {"message_kind": PUBLIC},
+                    (REQUESTER, PUBLIC, text_, customer_channel),
+                )
+            )
             last_customer = at
-            if state in {Status.PENDING_CUSTOMER, Status.SOLVED}:
-                set_status(at, Status.OPEN, REQUESTER, "customer_reply")
+            if state in REOPENED_BY_CUSTOMER:
+                set_status(at, OPEN, REQUESTER, "customer_reply")
         elif role == "agent":
-            at = clock.after(rng, 3 * 3600 if first_response is None else 8 * 3600)
-            body = rng.choice(AGENT_REPLIES).format(**vars_)
-            add(at, agent, Message.Kind.PUBLIC, body, Ticket.Channel.AGENT)
+            clock += 30 + expovariate(
+                1 / (3 * 3600 if first_response is None else 8 * 3600)
+            )
+            at = clock
+            text_ = body(replies.replies)
+            steps.append(
+                (
+                    at,
+                    MESSAGE_ADDED,
+                    agent,
+                    {"message_kind": PUBLIC},
+                    (agent, PUBLIC, text_, AGENT_CHANNEL),
+                )
+            )
             first_response = at if first_response is None else first_response
             # "Submit as": pending when the customer is to answer, sometimes solved
             # (the customer's answer reopens it), else a new ticket becomes open.
+            upcoming = upcoming_roles[k]
             submit_as: str | None = None
-            if upcoming == "customer" and state != Status.PENDING_ENGINEERING:
-                roll = rng.random()
+            if upcoming == "customer" and state != PENDING_ENGINEERING:
+                roll = random_()
                 submit_as = (
-                    Status.PENDING_CUSTOMER
-                    if roll < 0.5
-                    else Status.SOLVED
-                    if roll < 0.6
-                    else None
+                    PENDING_CUSTOMER if roll < 0.5 else SOLVED if roll < 0.6 else None
                 )
-            elif upcoming is None and status == Status.PENDING_CUSTOMER:
-                submit_as = Status.PENDING_CUSTOMER
-            elif upcoming is None and status in {Status.SOLVED, Status.CLOSED}:
-                submit_as = Status.SOLVED if rng.random() < 0.7 else None
-            if submit_as is None and state == Status.NEW:
-                set_status(at, Status.OPEN, agent, "desk_reply")
+            elif upcoming is None and status == PENDING_CUSTOMER:
+                submit_as = PENDING_CUSTOMER
+            elif upcoming is None and status in RESOLVED:
+                submit_as = SOLVED if random_() < 0.7 else None
+            if submit_as is None and state == NEW:
+                set_status(at, OPEN, agent, "desk_reply")
             elif submit_as is not None and submit_as != state:
                 set_status(at, submit_as, agent)
         elif role == "note":
-            at = clock.after(rng, 2 * 3600)
-            author = (
-                engineer if ticket.escalated_project and rng.random() < 0.5 else agent
-            )
-            body = rng.choice(INTERNAL_NOTES).format(**vars_)
-            add(at, author, Message.Kind.INTERNAL, body, Ticket.Channel.AGENT)
-        else:  # escalation: the event, the note explaining it, then pending engineering
-            at = clock.after(rng, 4 * 3600)
-            offsets.append((at, Kind.ESCALATED, agent, {"team": text.project}, None))
-            body = rng.choice(ESCALATION_NOTES).format(**vars_)
-            add(at, agent, Message.Kind.INTERNAL, body, Ticket.Channel.AGENT)
-            if state != Status.PENDING_ENGINEERING:
-                set_status(at, Status.PENDING_ENGINEERING, agent)
-    # 4. Bring it to its final status the way an agent would.
-    if status in {Status.SOLVED, Status.CLOSED} and state != Status.SOLVED:
-        set_status(clock.after(rng, 12 * 3600), Status.SOLVED, agent)
-    if status == Status.CLOSED:
-        set_status(clock.after(rng, 4 * 86400), Status.CLOSED, None)
-    elif status != state:
-        set_status(clock.after(rng, 3600), status, agent)
-    # 5. Squeeze the story into the time between creation and now, then date it.
-    room = max(60.0, (now - created).total_seconds() - 60)
-    scale = min(1.0, room / clock.offset) if clock.offset > 0 else 1.0
-    seconds = 0.0
-    for at, kind, actor, data, message in offsets:
-        seconds = at * scale
-        when = created + timedelta(seconds=seconds)
-        if message is not None:
-            ticket.messages.append(
-                PlannedMessage(
-                    message.author, message.kind, message.body, message.channel, when
+            clock += 30 + expovariate(1 / (2 * 3600))
+            at = clock
+            author = engineer if ticket.escalated_project and random_() < 0.5 else agent
+            text_ = body(replies.notes)
+            steps.append(
+                (
+                    at,
+                    MESSAGE_ADDED,
+                    author,
+                    {"message_kind": INTERNAL},
+                    (author, INTERNAL, text_, AGENT_CHANNEL),
                 )
             )
-            ticket.events.append(
-                PlannedEvent(kind, actor, when, data, len(ticket.messages) - 1)
+        else:  # escalation: the event, the note explaining it, then pending engineering
+            clock += 30 + expovariate(1 / (4 * 3600))
+            at = clock
+            steps.append((at, ESCALATED, agent, {"team": text.project}, None))
+            text_ = body(replies.escalations)
+            steps.append(
+                (
+                    at,
+                    MESSAGE_ADDED,
+                    agent,
+                    {"message_kind": INTERNAL},
+                    (agent, INTERNAL, text_, AGENT_CHANNEL),
+                )
             )
+            if state != PENDING_ENGINEERING:
+                set_status(at, PENDING_ENGINEERING, agent)
+    # 4. Bring it to its final status the way an agent would.
+    if status in RESOLVED and state != SOLVED:
+        clock += 30 + expovariate(1 / (12 * 3600))
+        set_status(clock, SOLVED, agent)
+    if status == CLOSED:
+        clock += 30 + expovariate(1 / (4 * 86400))
+        set_status(clock, CLOSED, None)
+    elif status != state:
+        clock += 30 + expovariate(1 / 3600)
+        set_status(clock, status, agent)
+    # 5. Squeeze the story into the time between creation and now, then date it.
+    room = max(60.0, (now - created).total_seconds() - 60)
+    scale = min(1.0, room / clock) if clock > 0 else 1.0
+    messages, events = ticket.messages, ticket.events
+    when = created
+    for at, kind, actor, data, message in steps:
+        when = created + timedelta(seconds=at * scale) if at else created
+        if message is not None:
+            author, message_kind, text_, message_channel = message
+            messages.append(
+                PlannedMessage(author, message_kind, text_, message_channel, when)
+            )
+            events.append(PlannedEvent(kind, actor, when, data, len(messages) - 1))
         else:
-            ticket.events.append(PlannedEvent(kind, actor, when, data))
-    ticket.updated_at = created + timedelta(seconds=seconds)
+            events.append(PlannedEvent(kind, actor, when, data))
+    ticket.updated_at = when
 
     def dated(offset: float | None) -> datetime | None:
         return None if offset is None else created + timedelta(seconds=offset * scale)
@@ -516,5 +627,13 @@ def iter_ticket_plans(
 ) -> Iterator[PlannedTicket]:
     """Every ticket of the load, oldest first; the same for the same arguments."""
     rng = random.Random(seed * 7919 + 1)  # noqa: S311 - made-up content, not secrets
+    replies = {project: _replies(project) for project in shape.projects}
+    facts: dict[int, _TextFacts] = {}
     for i in range(tickets):
-        yield _plan_ticket(rng, i, tickets, shape, texts, now)
+        position = (shape.text_offset + i) % len(texts)
+        text = facts.get(position)
+        if text is None:
+            source = texts[position]
+            text = _text_facts(source, shape, replies[source.project])
+            facts[position] = text
+        yield _plan_ticket(rng, i, tickets, shape, text, now)

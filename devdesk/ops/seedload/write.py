@@ -1,21 +1,19 @@
-"""Step 2: turn the plans into rows, batch by batch, one transaction per batch."""
+"""Step 2: turn the plans into rows, batch by batch."""
 
 from __future__ import annotations
 
+import gc
 import json
-import queue
 import random
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import Field, Model
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -29,6 +27,7 @@ from devdesk.ops.seedload.defaults import (
     SPAN_DAYS,
     Kind,
 )
+from devdesk.ops.seedload.insert import Inserter
 from devdesk.ops.seedload.plan import (
     FIRST_NAMES,
     LAST_NAMES,
@@ -41,6 +40,7 @@ from devdesk.ops.seedload.plan import (
     shape_desk,
 )
 from devdesk.ops.seedload.texts import BUILTIN_TEXTS, SourceText
+from devdesk.search.services import reindex
 from devdesk.tickets.models import (
     Message,
     Product,
@@ -62,6 +62,10 @@ class Summary:
     last_number: int = 0
     seconds: float = 0.0
     statuses: Counter[str] = field(default_factory=Counter)
+    # Loaded into empty tables, with indexes, constraints and triggers set aside.
+    fresh: bool = False
+    # After the last batch was made: writing it, putting indexes back, rebuilding.
+    finish_seconds: float = 0.0
 
 
 @dataclass
@@ -219,135 +223,55 @@ def _write_cast(
     )
 
 
-def _column(model: type[Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    if not isinstance(field, Field) or field.column is None:
-        raise TypeError(f"{model.__name__}.{name} is not a column")
-    return field.column
+class _EventData:
+    """Event data as the JSON text ``json.dumps`` writes, mostly from small caches:
+    a million ``json.dumps`` calls cost more than writing the rows."""
 
+    def __init__(self, cast: _Cast) -> None:
+        self.cast = cast
+        self.strings: dict[str, str] = {}
+        self.known: dict[tuple[Any, ...], str] = {}
 
-_Copy = tuple[str, list[Sequence[Any]]]  # a COPY statement and its rows
+    def string(self, value: str) -> str:
+        text = self.strings.get(value)
+        if text is None:
+            text = self.strings[value] = json.dumps(value)
+        return text
 
+    def message_added(self, message_id: int, kind: str) -> str:
+        return (
+            f'{{"message_id": {message_id}, "message_kind": {self.string(kind)}, '
+            '"attachments": 0}'
+        )
 
-class _Inserter:
-    """Inserts without the ORM's per-field work, which costs more than the database
-    here. Values go as the backend stores them: aware datetimes for PostgreSQL, naive
-    UTC text for SQLite, JSON as text (what Django itself writes).
+    def created(self, channel: str, requester_email: str) -> str:
+        return (
+            f'{{"channel": {self.string(channel)}, '
+            f'"requester": {self.string(requester_email)}}}'
+        )
 
-    - SQLite: multi-row ``INSERT … RETURNING id`` at once.
-    - PostgreSQL: ids are drawn from the table's sequence first (so they are known
-      and never collide with concurrent inserts), and the rows are written with
-      ``COPY`` when the batch is flushed. With ``background=True`` a second thread,
-      on its own connection, does the COPYs while this one plans the next batch;
-      the customers and people must be committed before.
-    """
+    def escalated(self, project: str) -> str:
+        key = (Kind.ESCALATED, project)
+        text = self.known.get(key)
+        if text is None:
+            team_id, team_name = self.cast.eng_teams[project]
+            text = json.dumps({"team": {"id": team_id, "name": team_name}})
+            self.known[key] = text
+        return text
 
-    # Below SQLite's 32,766 bound variables.
-    MAX_PARAMS = 30_000
+    def tags_changed(self, data: dict[str, Any]) -> str:
+        key = (Kind.TAGS_CHANGED, tuple(data["added"]), tuple(data["removed"]))
+        text = self.known.get(key)
+        if text is None:
+            text = self.known[key] = json.dumps(data)
+        return text
 
-    def __init__(self, *, background: bool = False) -> None:
-        self.postgres = connection.vendor == "postgresql"
-        self.pending: list[_Copy] = []
-        self.queue: queue.Queue[list[_Copy] | None] | None = None
-        self.failure: BaseException | None = None
-        if self.postgres and background:
-            self.queue = queue.Queue(maxsize=2)
-            self.thread = threading.Thread(target=self._write_in_background)
-            self.thread.start()
-
-    def when(self, value: datetime | None) -> Any:
-        if value is None or self.postgres:
-            return value
-        return str(value.astimezone(UTC).replace(tzinfo=None))
-
-    @staticmethod
-    def json(value: dict[str, Any]) -> str:
-        return json.dumps(value)
-
-    def insert(
-        self,
-        model: type[Model],
-        fields: Sequence[str],
-        rows: Sequence[Sequence[Any]],
-        *,
-        returning: bool = False,
-    ) -> list[int]:
-        """Insert ``rows`` (values in the order of ``fields``; on PostgreSQL at the
-        next :meth:`flush`); returns their ids in order when asked."""
-        if not rows:
-            return []
-        quote = connection.ops.quote_name
-        table = quote(model._meta.db_table)
-        pk = _column(model, "id")
-        columns = [quote(_column(model, f)) for f in fields]
-        ids: list[int] = []
-        with connection.cursor() as cursor:
-            if self.postgres:
-                if returning:
-                    cursor.execute(
-                        "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-                        "FROM generate_series(1, %s)",
-                        [model._meta.db_table, pk, len(rows)],
-                    )
-                    ids = [row[0] for row in cursor.fetchall()]
-                    columns.insert(0, quote(pk))
-                    rows = [(i, *row) for i, row in zip(ids, rows, strict=True)]
-                sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-                self.pending.append((sql, list(rows)))
-                return ids
-            # Names come from the models' metadata, values go as parameters.
-            head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
-            one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-            tail = f" RETURNING {quote(pk)}" if returning else ""
-            per_statement = max(1, self.MAX_PARAMS // len(fields))
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start : start + per_statement]
-                params = [value for row in chunk for value in row]
-                cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
-                if returning:
-                    ids.extend(row[0] for row in cursor.fetchall())
-        return ids
-
-    def flush(self) -> None:
-        """Write what :meth:`insert` queued, as one transaction."""
-        copies, self.pending = self.pending, []
-        if self.failure is not None:
-            raise self.failure
-        if self.queue is not None:
-            self.queue.put(copies)
-        elif copies:
-            with transaction.atomic():
-                self._copy(copies)
-
-    def close(self) -> None:
-        """Wait for the background writer; raises what it raised."""
-        if self.queue is not None:
-            self.queue.put(None)
-            self.thread.join()
-        if self.failure is not None:
-            raise self.failure
-
-    @staticmethod
-    def _copy(copies: list[_Copy]) -> None:
-        with connection.cursor() as cursor:
-            for sql, rows in copies:
-                with cursor.cursor.copy(sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-
-    def _write_in_background(self) -> None:
-        assert self.queue is not None  # noqa: S101 - only started with a queue
-        try:
-            while (copies := self.queue.get()) is not None:
-                if self.failure is None:
-                    with transaction.atomic():
-                        self._copy(copies)
-        except BaseException as error:  # handed to the main thread at the next flush
-            self.failure = error
-            while self.queue.get() is not None:  # let the main thread finish putting
-                pass
-        finally:
-            connection.close()
+    def status_changed(self, data: dict[str, str]) -> str:
+        key = tuple(data.items())
+        text = self.known.get(key)
+        if text is None:
+            text = self.known[key] = json.dumps(data)
+        return text
 
 
 TICKET_FIELDS = (
@@ -360,23 +284,26 @@ MESSAGE_FIELDS = (
     "notified_at",
 )  # fmt: skip
 EVENT_FIELDS = ("ticket", "actor", "kind", "data", "created_at")
+CREATED, ESCALATED = Kind.CREATED, Kind.ESCALATED
+STATUS_CHANGED, TAGS_CHANGED = Kind.STATUS_CHANGED, Kind.TAGS_CHANGED
+TABLES = [
+    Ticket._meta.db_table,
+    Message._meta.db_table,
+    TicketEvent._meta.db_table,
+    Ticket.tags.through._meta.db_table,
+]
 
 
 def _write_batch(
-    plans: list[PlannedTicket], *, first_number: int, cast: _Cast, db: _Inserter
+    plans: list[PlannedTicket],
+    *,
+    first_number: int,
+    cast: _Cast,
+    staff: dict[Person | None, int | None],
+    event_data: _EventData,
+    db: Inserter,
 ) -> tuple[int, int]:
     """Insert one batch of planned tickets with their messages, events and tags."""
-
-    def person_id(person: Person | None, plan: PlannedTicket) -> int | None:
-        if person is None:
-            return None
-        if person.role == "requester":
-            return cast.people[plan.org][plan.requester][0]
-        if person.role == "agent":
-            return cast.agent_ids[person.index]
-        return cast.engineer_ids[person.index]
-
-    when = db.when
     ticket_rows = []
     for k, plan in enumerate(plans):
         agent = None if plan.assignee is None else cast.agent_ids[plan.assignee]
@@ -395,62 +322,77 @@ def _write_batch(
                 agent,
                 None if plan.team is None else cast.support_team_ids[plan.team],
                 cast.eng_teams[escalated][0] if escalated else None,
-                when(plan.created_at),
-                when(plan.updated_at),
-                when(plan.last_customer_message_at),
-                when(plan.first_response_at),
-                when(plan.solved_at),
-                when(plan.closed_at),
+                plan.created_at,
+                plan.updated_at,
+                plan.last_customer_message_at,
+                plan.first_response_at,
+                plan.solved_at,
+                plan.closed_at,
             )
         )
     ticket_ids = db.insert(Ticket, TICKET_FIELDS, ticket_rows, returning=True)
-    message_rows = [
-        (
-            ticket_id,
-            ticket_id,
-            person_id(m.author, plan),
-            m.kind,
-            m.body,
-            m.channel,
-            when(m.at),
-            when(m.at),
+    message_rows: list[tuple[Any, ...]] = []
+    for ticket_id, plan in zip(ticket_ids, plans, strict=True):
+        requester_id = cast.people[plan.org][plan.requester][0]
+        message_rows.extend(
+            (
+                ticket_id,
+                ticket_id,
+                staff.get(m.author, requester_id),
+                m.kind,
+                m.body,
+                m.channel,
+                m.at,
+                m.at,
+            )
+            for m in plan.messages
         )
-        for ticket_id, plan in zip(ticket_ids, plans, strict=True)
-        for m in plan.messages
-    ]
     message_ids = db.insert(Message, MESSAGE_FIELDS, message_rows, returning=True)
     event_rows: list[tuple[Any, ...]] = []
     links: list[tuple[int, int]] = []
     position = 0
+    message_added, created = event_data.message_added, event_data.created
     for ticket_id, plan in zip(ticket_ids, plans, strict=True):
+        requester_id, email = cast.people[plan.org][plan.requester]
         for event in plan.events:
-            data = event.data
+            kind, data = event.kind, event.data
             if event.message is not None:
-                data = {
-                    "message_id": message_ids[position + event.message],
-                    "message_kind": data["message_kind"],
-                    "attachments": 0,
-                }
-            elif event.kind == Kind.CREATED:
-                email = cast.people[plan.org][plan.requester][1]
-                data = {"channel": data["channel"], "requester": email}
-            elif event.kind == Kind.ESCALATED:
-                team_id, team_name = cast.eng_teams[data["team"]]
-                data = {"team": {"id": team_id, "name": team_name}}
-            event_rows.append(
-                (
-                    ticket_id,
-                    person_id(event.actor, plan),
-                    event.kind,
-                    db.json(data),
-                    when(event.at),
+                text = message_added(
+                    message_ids[position + event.message], data["message_kind"]
                 )
+            elif kind == STATUS_CHANGED:
+                text = event_data.status_changed(data)
+            elif kind == CREATED:
+                text = created(data["channel"], email)
+            elif kind == ESCALATED:
+                text = event_data.escalated(data["team"])
+            elif kind == TAGS_CHANGED:
+                text = event_data.tags_changed(data)
+            else:
+                text = json.dumps(data)
+            event_rows.append(
+                (ticket_id, staff.get(event.actor, requester_id), kind, text, event.at)
             )
         position += len(plan.messages)
         links.extend((ticket_id, cast.tag_ids[name]) for name in plan.tags)
     db.insert(TicketEvent, EVENT_FIELDS, event_rows)
     db.insert(Ticket.tags.through, ("ticket", "tag"), links)
     return len(message_rows), len(event_rows)
+
+
+def _analyze() -> None:
+    """Fresh statistics for the planner: the tables grew from nothing."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # Sampled, as PRAGMA optimize does, instead of reading every index whole.
+            cursor.execute("PRAGMA analysis_limit = 1000")
+            cursor.execute("ANALYZE")
+            cursor.execute("PRAGMA analysis_limit = 0")
+            cursor.execute("PRAGMA optimize")
+        else:
+            with transaction.atomic():
+                cursor.execute("SET LOCAL statement_timeout = 0")
+                cursor.execute("ANALYZE")
 
 
 def seed_load(
@@ -466,9 +408,15 @@ def seed_load(
     tags) to the database; returns what was written.
 
     Numbers continue after the ticket counter, which is advanced first, so tickets
-    opened during or after the load never collide. Each batch is its own transaction:
-    an interrupted load leaves whole tickets, and a gap in the numbers. No event
-    subscriber runs and nothing is enqueued; every message counts as notified.
+    opened during or after the load never collide. No event subscriber runs and
+    nothing is enqueued; every message counts as notified.
+
+    Into a fresh database (no tickets, messages or events yet) indexes and
+    constraints are set aside and rebuilt at the end (see :mod:`.set_aside`). Each
+    batch is its own transaction, except that a load into a fresh database on one
+    connection (SQLite, or inside a transaction) is one: an interrupted load leaves
+    whole tickets (or none), and a gap in the numbers. Statistics are refreshed at
+    the end.
     """
     started = time.monotonic()
     now = timezone.now()
@@ -486,31 +434,63 @@ def seed_load(
         + len(cast.engineer_ids)
         + 1
     )
+    staff: dict[Person | None, int | None] = {None: None}
+    staff.update((Person("agent", k), pk) for k, pk in enumerate(cast.agent_ids))
+    staff.update((Person("engineer", k), pk) for k, pk in enumerate(cast.engineer_ids))
+    event_data = _EventData(cast)
     plans = iter_ticket_plans(
         tickets=tickets, seed=seed, shape=shape, texts=texts, now=now
     )
     # Inside an outer transaction (tests) another connection could not see the
     # people the tickets point to, so the background writer is for real runs only.
-    db = _Inserter(background=not connection.in_atomic_block)
-    done = 0
-    next_report = progress_every
-    try:
+    db = Inserter(
+        tables=TABLES,
+        background=not connection.in_atomic_block,
+        # Where the search triggers are set aside (SQLite), the index is built once.
+        rebuild=[reindex],
+        # A ticket's messages first: statement triggers that keep per-ticket data
+        # (the search index) then see each ticket whole, once.
+        last=[Ticket._meta.db_table],
+    )
+
+    def batches() -> Iterator[int]:
+        done = 0
+        next_report = progress_every
         while done < tickets:
             batch = [next(plans) for _ in range(min(batch_size, tickets - done))]
-            with transaction.atomic():
-                messages, events = _write_batch(
-                    batch, first_number=first + done, cast=cast, db=db
-                )
-                db.flush()
+            messages, events = _write_batch(
+                batch,
+                first_number=first + done,
+                cast=cast,
+                staff=staff,
+                event_data=event_data,
+                db=db,
+            )
             summary.messages += messages
             summary.events += events
             summary.statuses.update(p.status for p in batch)
             done += len(batch)
+            yield done
             if progress is not None and (done >= next_report or done == tickets):
                 progress(done, time.monotonic() - started)
                 next_report = (done // progress_every + 1) * progress_every
+        summary.tickets = done
+        summary.finish_seconds = time.monotonic()
+
+    # The load makes millions of short-lived objects and no reference cycles: the
+    # cycle collector would only walk the live ones again and again (a third of
+    # the load's time). What exists now is frozen out of its sight for good measure.
+    collecting = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        db.run(batches())
     finally:
-        db.close()
-    summary.tickets = done
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
+    summary.fresh = db.fresh
+    summary.finish_seconds = time.monotonic() - summary.finish_seconds
+    _analyze()
     summary.seconds = time.monotonic() - started
     return summary

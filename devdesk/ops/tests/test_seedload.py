@@ -14,6 +14,7 @@ from statistics import median
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from devdesk import cli
 from devdesk.accounts.models import Organization, Team, User
 from devdesk.accounts.services import create_api_token
 from devdesk.ops import seedload
+from devdesk.search.services import match_tickets
 from devdesk.tickets.models import Message, Ticket, TicketCounter, TicketEvent
 from devdesk.tickets.tests.factories import make_ticket
 
@@ -64,6 +66,39 @@ def seed(db, settings, source):
         return out.getvalue()
 
     return run
+
+
+def ticket_tables_schema():
+    """Indexes, constraints and triggers of the tables a load writes, as the
+    database describes them."""
+    tables = [
+        model._meta.db_table
+        for model in (Ticket, Message, TicketEvent, Ticket.tags.through)
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                """
+                SELECT 'index', indexrelid::regclass::text, pg_get_indexdef(indexrelid)
+                FROM pg_index WHERE indrelid = ANY(%s::regclass[])
+                UNION ALL
+                SELECT 'constraint', conname,
+                       pg_get_constraintdef(oid) || ' valid: ' || convalidated
+                FROM pg_constraint WHERE conrelid = ANY(%s::regclass[])
+                UNION ALL
+                SELECT 'trigger', tgname, tgenabled::text FROM pg_trigger
+                WHERE tgrelid = ANY(%s::regclass[]) AND NOT tgisinternal
+                ORDER BY 1, 2
+                """,
+                [tables] * 3,
+            )
+        else:
+            cursor.execute(
+                "SELECT type, name, sql FROM sqlite_master "
+                "WHERE tbl_name IN (%s, %s, %s, %s) ORDER BY type, name",
+                tables,
+            )
+        return cursor.fetchall()
 
 
 def snapshot():
@@ -210,6 +245,91 @@ def test_the_same_seed_writes_the_same_desk_into_a_fresh_database(seed, source):
     assert [(p.subject, p.status, len(p.messages)) for p in plans] == [
         (subject, status, m) for _, subject, status, _, m in first
     ]
+
+
+def test_a_load_into_an_empty_desk_leaves_the_schema_as_the_migrations_made_it(
+    db, source
+):
+    before = ticket_tables_schema()
+
+    summary = seedload.seed_load(
+        tickets=N, texts=seedload.load_texts(source), batch_size=64
+    )
+
+    assert summary.fresh  # indexes, constraints and triggers were set aside
+    assert ticket_tables_schema() == before
+    assert Ticket.objects.count() == N
+
+
+def test_a_load_onto_existing_tickets_writes_around_the_indexes(db, source):
+    texts = seedload.load_texts(source)
+    seedload.seed_load(tickets=10, texts=texts)
+    before = ticket_tables_schema()
+
+    summary = seedload.seed_load(tickets=N, texts=texts, batch_size=64)
+
+    assert not summary.fresh
+    assert ticket_tables_schema() == before
+    assert Ticket.objects.count() == 10 + N
+
+
+def test_an_interrupted_load_into_an_empty_desk_leaves_no_ticket(db, source):
+    before = ticket_tables_schema()
+
+    def interrupt(done: int, seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        seedload.seed_load(
+            tickets=N,
+            texts=seedload.load_texts(source),
+            batch_size=64,
+            progress=interrupt,
+            progress_every=64,
+        )
+
+    assert not Ticket.objects.exists()
+    assert not Message.objects.exists()
+    assert ticket_tables_schema() == before
+
+
+def test_a_seeded_desk_is_searchable(seed):
+    seed()
+
+    tickets = Ticket.objects.all()
+    broker = tickets.filter(subject="Broker refuses connections after restart")
+    assert broker.exists()
+    assert set(match_tickets(tickets, "broker")) == set(broker)
+    # the requester's first message, not the subject
+    assert set(match_tickets(tickets, "bind")) == set(broker)
+
+
+def test_a_load_onto_existing_tickets_indexes_them_for_search(seed):
+    seed(10)
+
+    seed()
+
+    broker = Ticket.objects.filter(subject__startswith="Broker refuses")
+    assert broker.filter(number__gt=1010).exists()
+    assert set(match_tickets(Ticket.objects.all(), "broker")) == set(broker)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_load_outside_a_transaction_commits_batches_and_puts_the_schema_back(
+    source,
+):
+    # As the command runs: on PostgreSQL the writer threads commit batch by batch.
+    before = ticket_tables_schema()
+
+    summary = seedload.seed_load(
+        tickets=N, texts=seedload.load_texts(source), batch_size=64
+    )
+
+    assert summary.fresh
+    assert ticket_tables_schema() == before
+    assert Ticket.objects.count() == N
+    assert Message.objects.count() == summary.messages
+    assert match_tickets(Ticket.objects.all(), "broker").exists()
 
 
 def test_another_seed_writes_another_desk(seed):
