@@ -116,10 +116,13 @@ class InboxFilterForm(forms.Form):
     product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
         required=False, queryset=Product.objects.none(), empty_label="Any product"
     )
-    organization: forms.ModelChoiceField[Organization] = forms.ModelChoiceField(
+    # A box, not a list: a desk has thousands of customer organizations, and a
+    # <select> of all of them made the inbox cost what the table holds.
+    organization = forms.CharField(
         required=False,
-        queryset=Organization.objects.none(),
-        empty_label="Any organization",
+        max_length=200,
+        label="Organization",
+        widget=forms.TextInput(attrs={"placeholder": "Organization"}),
     )
     assignee = forms.ChoiceField(required=False)
     channel = forms.ChoiceField(
@@ -139,9 +142,6 @@ class InboxFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["product"].queryset = access.visible_products(user)  # type: ignore[attr-defined]
-        self.fields["organization"].queryset = access.visible_organizations(  # type: ignore[attr-defined]
-            user
-        ).exclude(kind=Organization.Kind.VENDOR)
         workers = access.visible_users(user).filter(
             role__in=WORKER_ROLES, is_active=True
         )
@@ -151,6 +151,24 @@ class InboxFilterForm(forms.Form):
             ("none", "Nobody"),
             *[(str(u.pk), u.display_name) for u in workers],
         ]
+
+    def clean_organization(self) -> Organization | None:
+        """An organization the agent may see, by slug, exact name or id (links)."""
+        text = self.cleaned_data["organization"].strip()
+        if not text:
+            return None
+        orgs = access.visible_organizations(self.user).exclude(
+            kind=Organization.Kind.VENDOR
+        )
+        found = orgs.filter(slug=text.lower()).first() or (
+            orgs.filter(name__iexact=text).order_by("pk").first()
+        )
+        # isascii: str.isdigit() accepts "²", which int() refuses.
+        if found is None and text.isascii() and text.isdigit() and int(text) < 2**31:
+            found = orgs.filter(pk=int(text)).first()
+        if found is None:
+            raise forms.ValidationError(f"No organization called {text[:60]!r}.")
+        return found
 
     def clean_tag(self) -> str:
         tag: str = self.cleaned_data["tag"]

@@ -179,7 +179,7 @@ def test_inbox_link_lists_exactly_this_organizations_tickets(
 
     inbox = desk.get(link).content.decode()
 
-    assert link == f"/desk/?view=all&organization={acme.pk}"
+    assert link == f"/desk/?view=all&organization={acme.slug}"
     assert "Acme asks" in inbox
     assert "Globex asks" not in inbox
 

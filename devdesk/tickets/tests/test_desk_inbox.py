@@ -326,3 +326,39 @@ def test_partner_agent_inbox_holds_only_partner_tickets(
     response = login(partner_agent).get(INBOX, {"view": "all"})
     assert names(response, desk) == ["team_open"]
     assert "mine open" not in response.content.decode()
+
+
+@pytest.mark.parametrize("how", ["slug", "name", "id"])
+def test_the_organization_filter_takes_a_slug_a_name_or_an_id(
+    client, agent, acme_customer, globex_customer, how
+):
+    acme = acme_customer.organization
+    mine = make_ticket(acme_customer, subject="From Acme")
+    make_ticket(globex_customer, subject="From Globex")
+    value = {"slug": acme.slug, "name": acme.name.upper(), "id": str(acme.pk)}[how]
+    client.force_login(agent)
+
+    page = client.get(INBOX, {"view": "all", "organization": value}).content.decode()
+
+    assert "From Acme" in page
+    assert "From Globex" not in page
+    assert f"#{mine.number}" in page
+
+
+def test_an_unknown_organization_says_so(client, agent, acme_customer):
+    make_ticket(acme_customer, subject="From Acme")
+    client.force_login(agent)
+
+    page = client.get(INBOX, {"view": "all", "organization": "no-such-org"})
+
+    assert page.status_code == 400
+    assert "No organization called &#x27;no-such-org&#x27;" in page.content.decode()
+
+
+def test_the_filter_bar_does_not_list_every_organization(client, agent, acme_customer):
+    # The inbox must cost what it shows: no <option> per customer organization.
+    client.force_login(agent)
+
+    page = client.get(INBOX).content.decode()
+
+    assert acme_customer.organization.name not in page
