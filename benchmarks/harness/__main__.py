@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks.harness import report
 from benchmarks.harness.load import LoadShape, measure, probe, wrk_available
-from benchmarks.harness.procs import Process, free_port, rss_mb
+from benchmarks.harness.procs import Process, free_port, proc_field, rss_mb
 from benchmarks.harness.targets import ROOT, WORK, Devdesk, DjangoHelpdesk
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -120,21 +120,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = 0.0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = int(line.split()[1]) / 1024 / 1024
-    except OSError:
-        pass
+    cpu = proc_field("/proc/cpuinfo", "model name") or ""
+    mem_kb = proc_field("/proc/meminfo", "MemTotal:")
+    memory = int(mem_kb.split()[0]) / 1024 / 1024 if mem_kb else 0.0
     cores = os.cpu_count() or 0
     return {
         "description": f"{cores} cores ({cpu or platform.machine()}), "

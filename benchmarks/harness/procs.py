@@ -37,16 +37,22 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def proc_field(path: str, key: str) -> str | None:
+    """The value after ``key`` on the first line of a /proc file that starts with
+    it (``proc_field("/proc/meminfo", "MemTotal:")`` -> ``"24576000 kB"``)."""
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return line[len(key) :].strip(" :\t")
+    except OSError:
+        return None
+    return None
+
+
 def rss_mb(pid: int, *, peak: bool) -> float:
     """Resident memory of ``pid`` in MiB: now (VmRSS) or its peak (VmHWM)."""
-    key = "VmHWM:" if peak else "VmRSS:"
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    value = proc_field(f"/proc/{pid}/status", "VmHWM:" if peak else "VmRSS:")
+    return int(value.split()[0]) / 1024 if value else 0.0
 
 
 class Process:

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -135,13 +136,64 @@ def _form(fields: Mapping[str, str]) -> str:
     return urllib.parse.urlencode(fields).replace("%7Buid%7D", "{uid}")
 
 
-class Devdesk:
+class Target:
+    """What both applications share: seeding once (``prepare``) and serving with
+    gunicorn (``start``). Subclasses say how to load their data (``load``), which
+    command serves them (``serve_argv``) and with what environment (``env``)."""
+
+    name = ""
+    ready_path = "/"
+    cwd = ROOT
+    log_name = ""
+
+    def __init__(self, db: Database, log_dir: Path) -> None:
+        self.db = db
+        self.log_dir = log_dir
+
+    def env(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def load(self) -> None:
+        raise NotImplementedError
+
+    def serve_argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def prepare(self, *, reuse: bool) -> float:
+        """Seed (unless ``reuse`` finds it seeded); returns the seconds it took."""
+        if reuse and SeedState.has(self.db):
+            return 0.0
+        started = time.monotonic()
+        SeedState.mark(self.db, False)
+        self.db.recreate()
+        self.load()
+        self.db.settle()
+        SeedState.mark(self.db, True)
+        return time.monotonic() - started
+
+    def start(self, port: int, workers: int) -> Gunicorn:
+        return Gunicorn(
+            [*self.serve_argv(), "--port", str(port), "--workers", str(workers)],
+            env=self.env(),
+            cwd=self.cwd,
+            log=self.log_dir
+            / f"{self.log_name}-{self.db.vendor}-{self.db.size}-web.log",
+            port=port,
+            ready_path=self.ready_path,
+            workers=workers,
+        )
+
+    def side_processes(self) -> dict[str, Process]:
+        return {}
+
+
+class Devdesk(Target):
     name = "devdesk"
     ready_path = "/healthz"
+    log_name = "devdesk"
 
     def __init__(self, vendor: str, size: int, log_dir: Path) -> None:
-        self.db = Database(vendor, "devdesk", size)
-        self.log_dir = log_dir
+        super().__init__(Database(vendor, "devdesk", size), log_dir)
 
     def env(self) -> dict[str, str]:
         env = {
@@ -176,43 +228,16 @@ class Devdesk:
             self.log_dir / "devdesk-commands.log",
         )
 
-    def prepare(self, *, reuse: bool) -> float:
-        """Seed (unless ``reuse`` finds it seeded); returns the seconds it took."""
-        import time
-
-        if reuse and SeedState.has(self.db):
-            return 0.0
-        started = time.monotonic()
-        SeedState.mark(self.db, False)
-        self.db.recreate()
+    def load(self) -> None:
         self.devdesk("migrate", "--no-input", "-v0")
         # Into an empty database seed-load builds the search index itself.
         self.devdesk("seed-load", "--tickets", str(self.db.size), "--force")
-        self.db.settle()
-        SeedState.mark(self.db, True)
-        return time.monotonic() - started
 
     def info(self) -> dict[str, Any]:
         return dict(json.loads(self.devdesk("bench-info", "--force")))
 
-    def start(self, port: int, workers: int) -> Gunicorn:
-        argv = [
-            str(Path(sys.executable).with_name("devdesk")),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ]
-        return Gunicorn(
-            argv,
-            env=self.env(),
-            cwd=ROOT,
-            log=self.log_dir / f"devdesk-{self.db.vendor}-{self.db.size}-web.log",
-            port=port,
-            ready_path=self.ready_path,
-            workers=workers,
-        )
+    def serve_argv(self) -> list[str]:
+        return [str(Path(sys.executable).with_name("devdesk")), "serve"]
 
     def side_processes(self) -> dict[str, Process]:
         """The task worker: ticket creation queues notifications for it."""
@@ -323,15 +348,16 @@ class Devdesk:
         return loads
 
 
-class DjangoHelpdesk:
+class DjangoHelpdesk(Target):
     """The released django-helpdesk, set up by benchmarks/peers/django-helpdesk/peer."""
 
     name = "django-helpdesk"
     ready_path = "/login/"
+    cwd = PEER_DIR
+    log_name = "helpdesk"
 
     def __init__(self, vendor: str, size: int, log_dir: Path, source_url: str) -> None:
-        self.db = Database(vendor, "helpdesk", size)
-        self.log_dir = log_dir
+        super().__init__(Database(vendor, "helpdesk", size), log_dir)
         self.source_url = source_url
 
     def env(self) -> dict[str, str]:
@@ -349,19 +375,9 @@ class DjangoHelpdesk:
     def setup(log_dir: Path) -> None:
         _run([str(PEER_DIR / "peer"), "setup"], os.environ, log_dir / "peer.log")
 
-    def prepare(self, *, reuse: bool) -> float:
-        import time
-
-        if reuse and SeedState.has(self.db):
-            return 0.0
-        started = time.monotonic()
-        SeedState.mark(self.db, False)
-        self.db.recreate()
+    def load(self) -> None:
         self.peer("migrate")
         self.peer("seed", "--from", self.source_url)
-        self.db.settle()
-        SeedState.mark(self.db, True)
-        return time.monotonic() - started
 
     def info(self, keyword: str) -> dict[str, Any]:
         # Page 399 of 25 rows starts where devdesk's page 200 of 50 does.
@@ -369,27 +385,8 @@ class DjangoHelpdesk:
             json.loads(self.peer("info", "--keyword", keyword, "--deep-page", "399"))
         )
 
-    def start(self, port: int, workers: int) -> Gunicorn:
-        argv = [
-            str(PEER_DIR / "peer"),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ]
-        return Gunicorn(
-            argv,
-            env=self.env(),
-            cwd=PEER_DIR,
-            log=self.log_dir / f"helpdesk-{self.db.vendor}-{self.db.size}-web.log",
-            port=port,
-            ready_path=self.ready_path,
-            workers=workers,
-        )
-
-    def side_processes(self) -> dict[str, Process]:
-        return {}
+    def serve_argv(self) -> list[str]:
+        return [str(PEER_DIR / "peer"), "serve"]
 
     def workloads(
         self, base_url: str, info: dict[str, Any], keyword: str

@@ -115,7 +115,8 @@ def test_a_bulk_load_can_pause_indexing_and_reindex_once(acme_customer, agent):
 @pytest.mark.django_db(transaction=True)
 def test_pausing_needs_a_transaction_and_the_test_flush_copes(acme_customer):
     # Outside transaction.atomic() a pause would outlive the caller's writes.
-    with pytest.raises(RuntimeError), sync_paused():
-        pass
+    paused = sync_paused()
+    with pytest.raises(RuntimeError, match="open one first"):
+        paused.__enter__()
     ticket = make_ticket(acme_customer, subject="Survives until the flush")
     assert numbers("survives") == {ticket.number}

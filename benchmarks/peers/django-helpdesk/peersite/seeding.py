@@ -49,7 +49,7 @@ TITLE_MAX = 200  # helpdesk's Ticket.title; its save() cuts longer ones like thi
 
 
 class SeedError(Exception):
-    pass
+    """The peer database cannot be seeded as it is (a half-finished earlier seed)."""
 
 
 @dataclass
