@@ -658,9 +658,10 @@ def test_killed_web_and_worker_processes_lose_and_double_nothing(scale_env, tmp_
             for future in finished:
                 future.result()  # re-raises a failed assertion in a client or chaos
 
-        # the killed worker's task is lost until the scheduler queues it again
+        # the killed worker's task is lost until the scheduler queues it again; only
+        # a second task for the same message (the scheduler's run in step 2 may have
+        # queued one) can send it before that, once worker 0's row lock is gone
         wait_until(lambda: unsent() <= set(held), SETTLE_SECONDS, "the other tasks")
-        assert unsent() == set(held), "the killed task's message counts as notified"
         run_scheduler_once()
         wait_until(lambda: not unsent(), SETTLE_SECONDS, "the requeued notification")
     except BaseException:
