@@ -155,6 +155,10 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Every result devdesk reads fits in memory (pages, choice lists); a server-side
+    # cursor costs three round trips (DECLARE, FETCH, CLOSE) where one query does,
+    # and breaks behind PgBouncer in transaction pooling.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     if "postgresql" in DATABASES["default"]["ENGINE"] and DB_STATEMENT_TIMEOUT_MS > 0:
         db_options = DATABASES["default"].setdefault("OPTIONS", {})
         db_options["options"] = (
@@ -320,6 +324,8 @@ ATTACHMENT_MAX_MIB = env_int("ATTACHMENT_MAX_MIB", 10)
 ATTACHMENTS_PER_MESSAGE = env_int("ATTACHMENTS_PER_MESSAGE", 10)
 INBOX_PAGE_SIZE = env_int("INBOX_PAGE_SIZE", 50)
 PRESENCE_SECONDS = env_int("PRESENCE_SECONDS", 30)
+# Inbox view counts are cached until a ticket changes, and at most this long (0: off).
+INBOX_COUNTS_SECONDS = env_int("INBOX_COUNTS_SECONDS", 60)
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
 # Rate limits (0 = off); over them the answer is 429 with Retry-After.
 API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 600)

@@ -96,9 +96,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
+    # Enough to name someone in a list and check what they may do (``.only()``).
+    NAME_FIELDS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "email",
+        "name",
+        "role",
+        "organization",
+        "is_active",
+    )
 
     class Meta:
         ordering: ClassVar = ["name", "email"]
+        indexes: ClassVar = [
+            # Staff are a few hundred among tens of thousands of customers: the
+            # person boxes and their suggestions look among them by role.
+            models.Index(fields=["role", "name"], name="user_role_name"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

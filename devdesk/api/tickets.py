@@ -40,6 +40,7 @@ from devdesk.api.schemas import (
     TicketUpdateIn,
 )
 from devdesk.intake.services import submit
+from devdesk.lib.ids import as_id
 from devdesk.lib.keyset import paginate
 from devdesk.search.services import match_tickets
 from devdesk.tickets import access, bulk, merging, services
@@ -77,20 +78,12 @@ def _loaded(ticket: Ticket) -> Ticket:
     return Ticket.objects.for_list().get(pk=ticket.pk)
 
 
-def _as_id(value: str) -> int | None:
-    """``value`` as a primary key, or None if it cannot be one."""
-    # isascii: str.isdigit() accepts "²", which int() refuses.
-    if value.isascii() and value.isdigit() and 0 < int(value) < 2**63:
-        return int(value)
-    return None
-
-
 def _user_filter(user: User, value: str, field: str) -> dict[str, Any]:
     if value == "me":
         return {f"{field}_id": user.pk}
     if value == "none":
         return {f"{field}__isnull": True}
-    if (user_id := _as_id(value)) is not None:
+    if (user_id := as_id(value)) is not None:
         return {f"{field}_id": user_id}
     raise ApiError(
         422, "invalid_input", f"{field} (query): use a user id, 'me' or 'none'."
@@ -115,7 +108,7 @@ def filter_tickets(
     if f.priority is not None:
         tickets = tickets.filter(priority=f.priority)
     if f.product:
-        if (product_id := _as_id(f.product)) is not None:
+        if (product_id := as_id(f.product)) is not None:
             tickets = tickets.filter(product_id=product_id)
         else:
             tickets = tickets.filter(product__slug=f.product)
@@ -174,7 +167,13 @@ def _requester(user: User, requested: int | str | None) -> tuple[User, str]:
     if isinstance(requested, int):
         found = customers.filter(pk=requested).first()
     else:
-        found = customers.filter(email__iexact=requested.strip()).first()
+        # Addresses are stored in lower case (sign-in relies on it), so the unique
+        # index answers; a case-blind scan of every user only for an odd one out.
+        email = requested.strip()
+        found = (
+            customers.filter(email=email.lower()).first()
+            or customers.filter(email__iexact=email).first()
+        )
     if found is None:
         raise ApiError(
             422, "invalid_requester", f"requester: there is no customer {requested!r}."
@@ -276,10 +275,11 @@ def create_ticket(
     if submitted.created:  # a retry answered with the first ticket is not counted
         count_submission(user)
     response["Location"] = reverse("api:get_ticket", args=[submitted.ticket.number])
-    return Status(
-        201 if submitted.created else 200,
-        TicketOut.build(_loaded(submitted.ticket), user),
-    )
+    if not submitted.created:
+        return Status(200, TicketOut.build(_loaded(submitted.ticket), user))
+    # Just opened: the service's ticket holds what the answer shows (its requester
+    # and product; no owner, assignee, team or merge yet), so it is not read again.
+    return Status(201, TicketOut.build(submitted.ticket, user))
 
 
 @router.post("/tickets/bulk", response={200: BulkResultOut, **ERRORS})

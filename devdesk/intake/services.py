@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from devdesk.accounts.models import User
 from devdesk.intake.models import IdempotencyKey
@@ -42,6 +43,12 @@ def submit(
     With a key, the same user sending the same request again gets the first ticket
     back (``created=False``); the same key with a different request is refused with
     ``idempotency_conflict`` (HTTP 409), since the client has mixed up two requests.
+
+    Retries are rare, so the key is not looked up first: the ticket and the key's row
+    are written in one transaction, and when the key's unique constraint refuses
+    (a retry, or a concurrent one that won the race) all of it is undone and the
+    earlier ticket is read. With files the key is looked up first after all, since
+    a retry would store them again before the constraint refuses.
     """
     if not idempotency_key:
         return Submitted(open_ticket(new, acting_user=acting_user), created=True)
@@ -52,12 +59,8 @@ def submit(
         )
     owner = acting_user or new.requester
     digest = fingerprint(new)
-    existing = (
-        IdempotencyKey.objects.filter(user=owner, key=key)
-        .select_related("ticket")
-        .first()
-    )
-    if existing is None:
+    earlier = _earlier(owner, key).first() if new.uploads else None
+    if earlier is None:
         try:
             with transaction.atomic():
                 ticket = open_ticket(new, acting_user=acting_user)
@@ -66,14 +69,17 @@ def submit(
                 )
             return Submitted(ticket, created=True)
         except IntegrityError:
-            # A concurrent retry with the same key won the race; answer with its ticket.
-            existing = IdempotencyKey.objects.select_related("ticket").get(
-                user=owner, key=key
-            )
-    if existing.request_hash != digest:
+            earlier = _earlier(owner, key).first()
+            if earlier is None:  # something else refused, not the key
+                raise
+    if earlier.request_hash != digest:
         raise TicketError(
             "idempotency_conflict",
             "This Idempotency-Key was already used for a different request.",
             status=409,
         )
-    return Submitted(existing.ticket, created=False)
+    return Submitted(earlier.ticket, created=False)
+
+
+def _earlier(owner: User, key: str) -> QuerySet[IdempotencyKey]:
+    return IdempotencyKey.objects.filter(user=owner, key=key).select_related("ticket")

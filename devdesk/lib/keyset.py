@@ -70,6 +70,12 @@ def _after(
         op = "lt" if descending[i] else "gt"
         step &= Q(**{f"{name}__{op}": values[i]})
         condition |= step
+    if len(fields) > 1 and values[0] is not None:
+        # The same rows, with the first column's range said on its own: without it
+        # SQLite answers the OR by scanning another table (300 ms a page at 100k
+        # tickets instead of 0.3), and PostgreSQL reads the index from a bound.
+        bound = "lte" if descending[0] else "gte"
+        condition = Q(**{f"{fields[0]}__{bound}": values[0]}) & condition
     return condition
 
 

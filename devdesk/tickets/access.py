@@ -14,6 +14,7 @@ that another organization's ticket exists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 from django.contrib.auth.models import AnonymousUser
@@ -51,10 +52,13 @@ def visible_tickets(user: AnyUser) -> TicketQuerySet:
     return tickets.none()
 
 
-def get_ticket_for(user: AnyUser, number: int) -> Ticket:
-    """The ticket with this number if ``user`` may see it; otherwise :class:`Http404`."""
+def get_ticket_for(
+    user: AnyUser, number: int, *, related: Sequence[str] = ()
+) -> Ticket:
+    """The ticket with this number if ``user`` may see it; otherwise :class:`Http404`.
+    ``related``: relations to load with it (``select_related``)."""
     try:
-        return visible_tickets(user).get(number=number)
+        return visible_tickets(user).select_related(*related).get(number=number)
     except (Ticket.DoesNotExist, ValueError, TypeError):
         raise Http404("No such ticket") from None
 

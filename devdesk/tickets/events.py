@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -35,9 +35,24 @@ def record_event(
 ) -> TicketEvent:
     """Append an event to the ticket's history and schedule its subscribers."""
     event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
-    for handler in (*_handlers.get(kind, ()), *_handlers.get(ANY, ())):
-        transaction.on_commit(lambda h=handler: _dispatch(h, event))  # type: ignore[misc]
+    _schedule(event)
     return event
+
+
+def record_events(ticket: Ticket, events: Sequence[TicketEvent]) -> list[TicketEvent]:
+    """Append several events (unsaved, in order) to the ticket's history in one
+    statement and schedule their subscribers, as :func:`record_event` does for one."""
+    for event in events:
+        event.ticket = ticket
+    saved = TicketEvent.objects.bulk_create(events)
+    for event in saved:
+        _schedule(event)
+    return saved
+
+
+def _schedule(event: TicketEvent) -> None:
+    for handler in (*_handlers.get(event.kind, ()), *_handlers.get(ANY, ())):
+        transaction.on_commit(lambda h=handler: _dispatch(h, event))  # type: ignore[misc]
 
 
 def _dispatch(handler: Handler, event: TicketEvent) -> None:

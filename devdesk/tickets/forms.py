@@ -18,12 +18,18 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import escape
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
 
 from devdesk.accounts.models import Organization, Team, User
+from devdesk.lib.ids import INTEGER_MAX, as_id
+from devdesk.search.forms import SearchField
 from devdesk.tickets import access, bulk, inbox
 from devdesk.tickets.attachments import CheckedUpload, check_uploads
 from devdesk.tickets.errors import TicketError
 from devdesk.tickets.models import Macro, Message, Product, Ticket
+from devdesk.tickets.people import PersonNotFound, find_person
 from devdesk.tickets.services import TRANSITIONS, normalize_tags
 
 Status = Ticket.Status
@@ -52,6 +58,146 @@ class AttachmentsField(forms.FileField):
             return check_uploads([(f.name or "", _read_capped(f)) for f in files])
         except TicketError as error:
             raise forms.ValidationError(error.message, code=error.code) from None
+
+
+class PersonInput(forms.TextInput):
+    """A box for a person (``several``: comma-separated people) that suggests
+    matches while one types: htmx asks ``desk:people-suggest`` to fill the
+    ``<datalist>`` that follows the box. ``scope`` names who may be chosen
+    (:func:`people_for`); ``ticket`` is the ticket whose people they are."""
+
+    def __init__(
+        self,
+        *,
+        scope: str,
+        ticket: Ticket | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(attrs)
+        self.scope = scope
+        self.ticket_number = ticket.number if ticket else None
+
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: Any = None,
+    ) -> SafeString:
+        attrs = dict(attrs or {})
+        list_id = f"{attrs.get('id') or name}-people"
+        query = {"scope": self.scope, "list": list_id, "box": name}
+        if self.ticket_number:
+            query["ticket"] = str(self.ticket_number)
+        attrs.update(
+            {
+                "list": list_id,
+                "autocomplete": "off",
+                "hx-get": f"{reverse('desk:people-suggest')}?{urlencode(query)}",
+                "hx-trigger": "input changed delay:200ms",
+                "hx-target": f"#{list_id}",
+                "hx-swap": "outerHTML",
+            }
+        )
+        box = super().render(name, value, attrs, renderer)
+        return mark_safe(f'{box}<datalist id="{escape(list_id)}"></datalist>')  # noqa: S308 - escaped
+
+
+class PeopleInput(PersonInput):
+    """Several people in one box; a form posted with one value per person (a
+    script, an older page) reads the same."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        if hasattr(data, "getlist"):
+            return ", ".join(str(v) for v in data.getlist(name))
+        return super().value_from_datadict(data, files, name)
+
+
+class _PeopleBox(forms.CharField):
+    """What the person boxes share: the list they choose from (``people``), the
+    suggesting widget and finding someone by what was typed."""
+
+    input_class: ClassVar[type[PersonInput]] = PersonInput
+
+    def __init__(
+        self,
+        *,
+        people: QuerySet[User],
+        scope: str,
+        ticket: Ticket | None = None,
+        placeholder: str,
+        max_length: int,
+        **kwargs: Any,
+    ) -> None:
+        attrs = {"placeholder": placeholder, **kwargs.pop("attrs", {})}
+        widget = self.input_class(scope=scope, ticket=ticket, attrs=attrs)
+        super().__init__(required=False, max_length=max_length, widget=widget, **kwargs)
+        self.people = people
+
+    def find(self, text: str) -> User:
+        try:
+            return find_person(self.people, text)
+        except PersonNotFound as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+class PersonField(_PeopleBox):
+    """One person, typed: cleans to the :class:`User`, to ``None`` when empty, or
+    to one of ``words`` ("me", "none") when typed as such; with ``me``, "me" is
+    that person, if they may be chosen."""
+
+    def __init__(
+        self,
+        *,
+        words: tuple[str, ...] = ("me", "none"),
+        me: User | None = None,
+        placeholder: str = "Name or e-mail",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(placeholder=placeholder, max_length=254, **kwargs)
+        self.words = words
+        self.me = me
+
+    def prepare_value(self, value: Any) -> Any:
+        return value.email if isinstance(value, User) else value
+
+    def clean(self, value: Any) -> User | str | None:
+        text: str = super().clean(value)
+        if not text:
+            return None
+        word = text.lower()
+        if word == "me" and self.me is not None:
+            return self.find(str(self.me.pk))  # "me" too must be someone allowed
+        if word in self.words:
+            return word
+        return self.find(text)
+
+
+class PeopleField(_PeopleBox):
+    """Several people, typed and separated by commas; cleans to a list."""
+
+    input_class = PeopleInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            placeholder="Names or e-mails, separated by commas",
+            max_length=5000,
+            **kwargs,
+        )
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(p.email if isinstance(p, User) else str(p) for p in value)
+        return value
+
+    def clean(self, value: Any) -> list[User]:
+        text: str = super().clean(value)
+        found: dict[int, User] = {}
+        for part in text.split(","):
+            if part.strip():
+                person = self.find(part)
+                found.setdefault(person.pk, person)
+        return list(found.values())
 
 
 def _read_capped(upload: UploadedFile[bytes]) -> bytes:
@@ -90,19 +236,10 @@ class InboxFilterForm(forms.Form):
         choices=[(v.slug, v.label) for v in inbox.VIEWS.values()],
         widget=forms.HiddenInput,
     )
-    q = forms.CharField(
-        required=False,
-        max_length=200,
-        label="Search",
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": "Search tickets  /",
-                "title": 'Subject, replies and notes. "exact phrase", -leave-out, '
-                "this OR that",
-                "data-key": "/",
-            }
-        ),
+    q = SearchField(
+        placeholder="Search tickets  /",
+        what="Subject, replies and notes",
+        **{"data-key": "/"},
     )
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *Status.choices]
@@ -124,7 +261,7 @@ class InboxFilterForm(forms.Form):
         label="Organization",
         widget=forms.TextInput(attrs={"placeholder": "Organization"}),
     )
-    assignee = forms.ChoiceField(required=False)
+    assignee = forms.CharField(required=False)  # a PersonField for the user
     channel = forms.ChoiceField(
         required=False, choices=[("", "Any channel"), *Ticket.Channel.choices]
     )
@@ -142,15 +279,12 @@ class InboxFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["product"].queryset = access.visible_products(user)  # type: ignore[attr-defined]
-        workers = access.visible_users(user).filter(
-            role__in=WORKER_ROLES, is_active=True
+        self.fields["assignee"] = PersonField(
+            people=_workers(user),
+            scope="workers",
+            label="Assignee",
+            placeholder='Assignee, "me" or "none"',
         )
-        self.fields["assignee"].choices = [  # type: ignore[attr-defined]
-            ("", "Anyone"),
-            ("me", "Me"),
-            ("none", "Nobody"),
-            *[(str(u.pk), u.display_name) for u in workers],
-        ]
 
     def clean_organization(self) -> Organization | None:
         """An organization the agent may see, by slug, exact name or id (links)."""
@@ -163,9 +297,9 @@ class InboxFilterForm(forms.Form):
         found = orgs.filter(slug=text.lower()).first() or (
             orgs.filter(name__iexact=text).order_by("pk").first()
         )
-        # isascii: str.isdigit() accepts "²", which int() refuses.
-        if found is None and text.isascii() and text.isdigit() and int(text) < 2**31:
-            found = orgs.filter(pk=int(text)).first()
+        pk = as_id(text, below=INTEGER_MAX)
+        if found is None and pk is not None:
+            found = orgs.filter(pk=pk).first()
         if found is None:
             raise forms.ValidationError(f"No organization called {text[:60]!r}.")
         return found
@@ -193,7 +327,7 @@ class InboxFilterForm(forms.Form):
             priority=self._cleaned("priority"),
             product_id=product.pk if product else None,
             organization_id=organization.pk if organization else None,
-            assignee=self._cleaned("assignee") or "",
+            assignee=_assignee_filter(self._cleaned("assignee")),
             channel=self._cleaned("channel") or "",
             tag=self._cleaned("tag") or "",
             text=(self._cleaned("q") or "").strip(),
@@ -202,6 +336,17 @@ class InboxFilterForm(forms.Form):
     def _cleaned(self, name: str) -> Any:
         self.is_valid()
         return self.cleaned_data.get(name)
+
+
+def _assignee_filter(value: User | str | None) -> str:
+    """What :class:`inbox.InboxFilters` takes: "me", "none", an id or nothing."""
+    if isinstance(value, User):
+        return str(value.pk)
+    return value or ""
+
+
+def _workers(user: User) -> QuerySet[User]:
+    return access.visible_users(user).filter(role__in=WORKER_ROLES, is_active=True)
 
 
 class TicketNumbersField(forms.Field):
@@ -213,13 +358,12 @@ class TicketNumbersField(forms.Field):
         raws = value if isinstance(value, list | tuple) else [value] if value else []
         numbers = []
         for raw in raws:
-            text = str(raw).strip().removeprefix("#")
-            # isascii: str.isdigit() accepts "²", which int() refuses.
-            if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**31):
+            number = as_id(str(raw).strip().removeprefix("#"), below=INTEGER_MAX)
+            if number is None:
                 raise forms.ValidationError(
                     f"{str(raw)[:20]!r} is not a ticket number."
                 )
-            numbers.append(int(text))
+            numbers.append(number)
         return sorted(set(numbers))
 
 
@@ -231,7 +375,7 @@ class BulkUpdateForm(forms.Form):
     tickets = TicketNumbersField(required=False)
     page = TicketNumbersField(required=False)
     all_on_page = forms.BooleanField(required=False, label="All on this page")
-    assignee = forms.ChoiceField(required=False, label="Assign to")
+    assignee = forms.CharField(required=False)  # a PersonField for the user
     status = forms.ChoiceField(
         required=False, choices=[("", "Status…"), *Status.choices]
     )
@@ -258,18 +402,12 @@ class BulkUpdateForm(forms.Form):
         kwargs.setdefault("prefix", "bulk")
         super().__init__(*args, **kwargs)
         self.user = user
-        self.workers = {
-            str(u.pk): u
-            for u in access.visible_users(user).filter(
-                role__in=WORKER_ROLES, is_active=True
-            )
-        }
-        self.fields["assignee"].choices = [  # type: ignore[attr-defined]
-            ("", "Assign to…"),
-            ("me", "Me"),
-            ("none", "Nobody"),
-            *[(pk, u.display_name) for pk, u in self.workers.items()],
-        ]
+        self.fields["assignee"] = PersonField(
+            people=_workers(user),
+            scope="workers",
+            label="Assign to",
+            placeholder='Assign to… ("me", "none")',
+        )
         self.teams = {str(t.pk): t for t in Team.objects.filter(kind=Team.Kind.SUPPORT)}
         self.fields["team"].choices = [  # type: ignore[attr-defined]
             ("", "Team…"),
@@ -319,20 +457,20 @@ class BulkUpdateForm(forms.Form):
         return bulk.BulkChanges(
             status=data.get("status") or "",
             priority=data.get("priority"),
-            assignee=self._assignee(data.get("assignee") or ""),
+            assignee=self._assignee(data.get("assignee")),
             team=self._team(data.get("team") or ""),
             add_tags=data.get("add_tags") or (),
             remove_tags=data.get("remove_tags") or (),
         )
 
-    def _assignee(self, choice: str) -> User | bulk.Keep | None:
-        if not choice:
-            return bulk.KEEP
-        if choice == "none":
-            return None
+    def _assignee(self, choice: User | str | None) -> User | bulk.Keep | None:
+        if isinstance(choice, User):
+            return choice
         if choice == "me":
             return self.user
-        return self.workers[choice]
+        if choice == "none":
+            return None
+        return bulk.KEEP
 
     def _team(self, choice: str) -> Team | bulk.Keep | None:
         if not choice:
@@ -344,9 +482,8 @@ class BulkUpdateForm(forms.Form):
     def ticked(self) -> set[int]:
         """What was ticked, as far as it reads as numbers (to tick it again)."""
         raw = self["tickets"].value() if self.is_bound else []
-        return {
-            int(n) for n in raw or [] if n.isascii() and n.isdigit() and len(n) < 10
-        }
+        numbers = (as_id(n, below=INTEGER_MAX) for n in raw or [])
+        return {n for n in numbers if n is not None}
 
     def back_url(self) -> str:
         """The inbox page the form was sent from (view, filters, page)."""
@@ -433,6 +570,28 @@ def macro_choices(ticket: Ticket, user: User) -> QuerySet[Macro]:
     return macros
 
 
+def people_for(scope: str, user: User, ticket: Ticket | None) -> QuerySet[User]:
+    """Who may be typed into a person box of ``scope`` (see :class:`PersonInput`);
+    the forms check against the same lists the suggestions come from."""
+    if scope == "workers" or ticket is None:
+        return _workers(user)
+    if scope == "owner":
+        return assignable_users(ticket).filter(
+            Q(role__in=[Role.ADMIN, Role.AGENT]) | Q(pk=ticket.owner_id)
+        )
+    if scope == "followers":
+        current = ticket.followers.values("pk")
+        return User.objects.filter(
+            Q(role__in=[Role.ADMIN, Role.AGENT], is_active=True)
+            | Q(organization=ticket.organization_id, is_active=True)
+            | Q(pk__in=current)
+        ).only(*User.NAME_FIELDS)
+    return assignable_users(ticket)
+
+
+PERSON_SCOPES = ("workers", "owner", "assignee", "followers")
+
+
 def assignable_users(ticket: Ticket) -> QuerySet[User]:
     """People who can work the ticket: desk staff, its escalation team, its partner,
     and whoever owns or works it now (so the current value stays valid)."""
@@ -444,7 +603,11 @@ def assignable_users(ticket: Ticket) -> QuerySet[User]:
         condition |= Q(
             role=Role.PARTNER_AGENT, organization=ticket.partner_organization_id
         )
-    return User.objects.filter(condition, is_active=True).distinct()
+    return (
+        User.objects.filter(condition, is_active=True)
+        .only(*User.NAME_FIELDS)
+        .distinct()
+    )
 
 
 class TicketUpdateForm(forms.Form):
@@ -480,7 +643,6 @@ class TicketUpdateForm(forms.Form):
                     field.disabled = True
 
     def _add_edit_fields(self, ticket: Ticket, user: User) -> None:
-        people = assignable_users(ticket)
         self.fields["subject"] = forms.CharField(
             max_length=settings.TICKET_SUBJECT_MAX_CHARS,
             error_messages={"required": "A subject is required."},
@@ -488,20 +650,22 @@ class TicketUpdateForm(forms.Form):
         self.fields["priority"] = forms.TypedChoiceField(
             coerce=int, choices=Ticket.Priority.choices
         )
-        self.fields["owner"] = forms.ModelChoiceField(
-            queryset=people.filter(
-                Q(role__in=[Role.ADMIN, Role.AGENT]) | Q(pk=ticket.owner_id)
-            ),
-            required=False,
-            empty_label="Nobody",
+        self.fields["owner"] = PersonField(
+            people=people_for("owner", user, ticket),
+            scope="owner",
+            ticket=ticket,
+            me=user,
             label="Owner",
+            placeholder="Nobody",
             help_text="The customer's point of contact; stays on escalation.",
         )
-        self.fields["assignee"] = forms.ModelChoiceField(
-            queryset=people,
-            required=False,
-            empty_label="Nobody",
-            widget=forms.Select(attrs={"data-key": "e"}),
+        self.fields["assignee"] = PersonField(
+            people=people_for("assignee", user, ticket),
+            scope="assignee",
+            ticket=ticket,
+            me=user,
+            placeholder="Nobody",
+            attrs={"data-key": "e"},
         )
         self.fields["team"] = forms.ModelChoiceField(
             queryset=Team.objects.filter(
@@ -522,22 +686,18 @@ class TicketUpdateForm(forms.Form):
             max_length=500,
             help_text="Separated by commas",
         )
-        followers = [u.pk for u in ticket.followers.all()]
-        self.fields["followers"] = forms.ModelMultipleChoiceField(
-            queryset=User.objects.filter(
-                Q(role__in=[Role.ADMIN, Role.AGENT], is_active=True)
-                | Q(organization=ticket.organization_id, is_active=True)
-                | Q(pk__in=followers)
-            ),
-            required=False,
-            widget=forms.SelectMultiple(attrs={"size": 4}),
+        followers = list(ticket.followers.only(*User.NAME_FIELDS))
+        self.fields["followers"] = PeopleField(
+            people=people_for("followers", user, ticket),
+            scope="followers",
+            ticket=ticket,
             help_text="Copied on public replies.",
         )
         self.initial.update(
             subject=ticket.subject,
             priority=ticket.priority,
-            owner=ticket.owner_id,
-            assignee=ticket.assignee_id,
+            owner=ticket.owner,
+            assignee=ticket.assignee,
             team=ticket.team_id,
             product=ticket.product_id,
             tags=", ".join(t.name for t in ticket.tags.all()),
@@ -549,6 +709,17 @@ class TicketUpdateForm(forms.Form):
             return normalize_tags(self.cleaned_data["tags"].split(","))
         except TicketError as error:
             raise forms.ValidationError(error.message) from None
+
+    def clean_owner(self) -> User | None:
+        return self._person("owner")
+
+    def clean_assignee(self) -> User | None:
+        return self._person("assignee")
+
+    def _person(self, name: str) -> User | None:
+        """ "none" and an empty box are nobody."""
+        value = self.cleaned_data[name]
+        return value if isinstance(value, User) else None
 
     def field_changes(self) -> dict[str, Any]:
         """The plain fields (for ``update_ticket``) whose value differs from the ticket."""

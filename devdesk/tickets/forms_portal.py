@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 
 from devdesk.accounts.models import User
+from devdesk.search.forms import SearchField
 from devdesk.search.services import match_tickets
 from devdesk.tickets import access
 from devdesk.tickets.attachments import CheckedUpload, check_uploads
@@ -143,19 +144,7 @@ class TicketFilterForm(forms.Form):
         choices=[(key, label) for key, (label, _) in SHOW.items()], required=False
     )
     mine = forms.BooleanField(required=False, label="Opened by me")
-    q = forms.CharField(
-        required=False,
-        max_length=200,
-        label="Search",
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": "Search your tickets",
-                "title": 'Subject and conversation. "exact phrase", -leave-out, '
-                "this OR that",
-            }
-        ),
-    )
+    q = SearchField(placeholder="Search your tickets", what="Subject and conversation")
     cursor = forms.CharField(required=False, max_length=1000)
 
     def clean_show(self) -> str:

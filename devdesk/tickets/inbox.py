@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Max, Q, QuerySet
 
 from devdesk.accounts.models import User
 from devdesk.lib.keyset import Page, paginate
@@ -126,7 +128,29 @@ def capped_count(tickets: QuerySet[Ticket]) -> CappedCount:
 
 
 def view_counts(user: User) -> list[tuple[InboxView, CappedCount]]:
-    """Each view with its (capped) number of tickets ``user`` can see; one query each."""
+    """Each view with its (capped) number of tickets ``user`` can see.
+
+    Counting takes one query per view, and the inbox is the page agents reload all
+    day, mostly when nothing changed. So the counts are cached per user under the
+    desk's newest ticket id and latest update time: any new or changed ticket gives
+    a new key, and the counts are exact. What that key cannot see (a user joining a
+    team, a deleted ticket) shows within ``settings.INBOX_COUNTS_SECONDS``.
+    """
+    seconds = settings.INBOX_COUNTS_SECONDS
+    if seconds <= 0:
+        return _count_views(user)
+    latest = Ticket.objects.aggregate(id=Max("id"), at=Max("updated_at"))
+    stamp = latest["at"].timestamp() if latest["at"] else 0
+    key = f"inbox-counts:{user.pk}:{user.role}:{latest['id']}:{stamp}"
+    cached: dict[str, CappedCount] | None = cache.get(key)
+    if cached is None or cached.keys() != VIEWS.keys():
+        counts = _count_views(user)
+        cache.set(key, {view.slug: count for view, count in counts}, seconds)
+        return counts
+    return [(view, cached[slug]) for slug, view in VIEWS.items()]
+
+
+def _count_views(user: User) -> list[tuple[InboxView, CappedCount]]:
     visible = visible_tickets(user)
     return [(view, capped_count(view.select(visible, user))) for view in VIEWS.values()]
 
@@ -171,5 +195,5 @@ def inbox_page(
     """One keyset page of a view, with everything a row shows loaded in a fixed
     number of queries. Raises :class:`lib.keyset.InvalidCursor` for a bad cursor."""
     tickets = inbox_tickets(user, view, filters or InboxFilters())
-    rows = tickets.for_list()
+    rows = tickets.for_inbox()
     return paginate(rows, ordering=SORTS[sort][1], cursor=cursor, size=size)

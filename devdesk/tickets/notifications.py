@@ -5,6 +5,10 @@
 - a customer's message goes to the assignee, or the owner, or nobody yet (the inbox
   shows it);
 - internal notes go to the assignee and owner, never to customers.
+
+The message that opens a ticket goes to nobody: the requester wrote it, and a new
+ticket has no assignee, owner or followers yet. ``open_ticket`` stores it as notified
+and its event says ``notify: false``, so no task is queued only to find that out.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ def build_email(message: Message, recipient: User) -> EmailMessage:
 
 
 def _on_message_added(event: TicketEvent) -> None:
-    send_message_notification.enqueue(event.data["message_id"])
+    if event.data.get("notify", True):
+        send_message_notification.enqueue(event.data["message_id"])
 
 
 subscribe(TicketEvent.Kind.MESSAGE_ADDED, _on_message_added)

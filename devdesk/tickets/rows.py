@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape as esc
 
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
 
+from devdesk.lib.humanize import ago, time_ago
+from devdesk.tickets.conversation import desk_ticket_urls
 from devdesk.tickets.models import Ticket
-from devdesk.tickets.templatetags.desk import ago
 
 
 def _pick(ticket: Ticket, ticked: set[int], tickets_name: str, page_name: str) -> str:
@@ -31,19 +30,13 @@ def _pick(ticket: Ticket, ticked: set[int], tickets_name: str, page_name: str) -
 
 
 class _Shared:
-    """What every row of a page shares, worked out once: the ticket URL pattern
-    (``reverse`` costs more than the rest of a row) and the status and priority
-    labels (each a lazy translation)."""
-
-    PLACEHOLDER = 987654321
+    """What every row of a page shares, worked out once: the ticket URLs and the
+    status and priority labels (each a lazy translation)."""
 
     def __init__(self) -> None:
-        self.url = reverse("desk:ticket-detail", args=[self.PLACEHOLDER])
+        self.ticket_url = desk_ticket_urls()
         self.status = {k: str(v) for k, v in Ticket.Status.choices}
         self.priority = {k: str(v) for k, v in Ticket.Priority.choices}
-
-    def ticket_url(self, number: int) -> str:
-        return self.url.replace(str(self.PLACEHOLDER), str(number))
 
 
 def inbox_row(
@@ -57,10 +50,9 @@ def inbox_row(
     page_name: str,
 ) -> str:
     url = esc(shared.ticket_url(ticket.number))
-    updated = localtime(ticket.updated_at)
     when = ago(ticket.updated_at)
     organization = ticket.organization.name
-    tags = [t.name for t in ticket.tags.all()]
+    tags = [t.name for t in ticket.tag_list]  # loaded by Ticket.objects.for_inbox()
     pick = ""
     if bulk:
         pick = (
@@ -77,9 +69,6 @@ def inbox_row(
         if ticket.assignee
         else '<span class="muted">—</span>'
     )
-    # What the date filter makes of "c" and "Y-m-d H:i e", without its parser.
-    iso = updated.isoformat()
-    exact = updated.strftime("%Y-%m-%d %H:%M ") + (updated.tzname() or "")
     org = esc(organization)
     status = esc(ticket.status)
     return (
@@ -95,8 +84,7 @@ def inbox_row(
         f"{esc(shared.priority.get(ticket.priority, str(ticket.priority)))}"
         "</span></td>"
         f'<td class="hide-sm assignee">{assignee}</td>'
-        f'<td class="hide-sm when"><time datetime="{esc(iso)}" title="{esc(exact)}">'
-        f"{esc(when)}</time></td></tr>\n"
+        f'<td class="hide-sm when">{time_ago(ticket.updated_at, said=when)}</td></tr>\n'
     )
 
 
@@ -108,8 +96,9 @@ def inbox_rows(
     tickets_name: str,
     page_name: str,
 ) -> SafeString:
-    """Every row of one inbox page; ``bulk_numbers`` are the tickets the agent may
-    change in bulk (``None`` or empty: no tick column)."""
+    """Every row of one inbox page of ``Ticket.objects.for_inbox()``;
+    ``bulk_numbers`` are the tickets the agent may change in bulk (``None`` or
+    empty: no tick column)."""
     bulk = bool(bulk_numbers)
     allowed = bulk_numbers or set()
     shared = _Shared()

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from devdesk.accounts.models import Organization, Team, User
 from devdesk.tickets import access
 from devdesk.tickets.attachments import CheckedUpload
 from devdesk.tickets.errors import TicketError
-from devdesk.tickets.events import record_event
+from devdesk.tickets.events import record_event, record_events
 from devdesk.tickets.models import (
     Attachment,
     Macro,
@@ -56,12 +56,24 @@ TAG_RE = re.compile(r"^[\w-]{1,50}$", re.UNICODE)
 
 
 def next_ticket_number() -> int:
-    """Take the next ticket number; numbers are never reused, even after a rollback
-    of a concurrent transaction, because the counter row is locked and incremented."""
-    counter, _ = TicketCounter.objects.select_for_update().get_or_create(name="ticket")
-    TicketCounter.objects.filter(pk=counter.pk).update(value=F("value") + 1)
-    counter.refresh_from_db(fields=["value"])
-    return counter.value
+    """Take the next ticket number; numbers are never reused.
+
+    One ``UPDATE … RETURNING`` both increments the counter and reads it. The row stays
+    locked until the caller's transaction ends, so concurrent openings take turns and
+    never get the same number; a rolled-back opening gives its number back with the
+    increment, and no ticket ever had it. The counter is made on first use.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tickets_ticketcounter SET value = value + 1 WHERE name = %s "
+            "RETURNING value",
+            ["ticket"],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the very first ticket: make the counter, then take from it
+        TicketCounter.objects.get_or_create(name="ticket")
+        return next_ticket_number()
+    return int(row[0])
 
 
 def lock_and_refresh(*tickets: Ticket) -> None:
@@ -120,38 +132,44 @@ class NewTicket:
 def open_ticket(new: NewTicket, *, acting_user: User | None) -> Ticket:
     """Create a ticket with its first message. Callers go through ``intake.submit()``.
 
+    The first message is stored as already notified, and queues no notification:
+    its author is the requester, and a new ticket has no assignee, owner or
+    followers yet, so there is nobody to tell (see :mod:`.notifications`).
+
     Raises :class:`TicketError` for an empty or oversized subject or body, or a
     requester without an organization.
     """
     subject = check_subject(new.subject)
     body = check_body(new.body)
-    organization = new.organization or new.requester.organization
-    if organization is None:
+    organization_id = (
+        new.organization.pk if new.organization else new.requester.organization_id
+    )
+    if organization_id is None:
         raise TicketError(
             "organization_required", "The requester does not belong to an organization."
         )
     now = new.created_at or timezone.now()
-    with transaction.atomic():
+    # No savepoint: nothing in here is retried on its own, so when any step fails
+    # the caller's whole transaction is undone anyway.
+    with transaction.atomic(savepoint=False):
         ticket = Ticket.objects.create(
             number=next_ticket_number(),
             subject=subject,
             channel=new.channel,
             product=new.product,
             priority=new.priority,
-            organization=organization,
+            organization_id=organization_id,
             requester=new.requester,
             created_at=now,
             updated_at=now,
             last_customer_message_at=now if new.requester.is_customer else None,
         )
-        record_event(
-            ticket,
-            TicketEvent.Kind.CREATED,
+        created = TicketEvent(
+            kind=TicketEvent.Kind.CREATED,
             actor=acting_user,
-            channel=new.channel,
-            requester=new.requester.email,
+            data={"channel": new.channel, "requester": new.requester.email},
         )
-        _create_message(
+        _, message_added = _write_message(
             ticket,
             author=new.requester,
             body=body,
@@ -159,13 +177,22 @@ def open_ticket(new: NewTicket, *, acting_user: User | None) -> Ticket:
             channel=new.channel,
             uploads=new.uploads,
             created_at=now,
+            notify=False,
         )
+        record_events(ticket, [created, message_added])
         if new.tags:
             set_tags(ticket, [*new.tags], acting_user=acting_user)
     return ticket
 
 
-def _create_message(
+def _create_message(ticket: Ticket, **fields: Any) -> Message:
+    """Store a message (the fields of :func:`_write_message`) and record its event."""
+    message, message_added = _write_message(ticket, **fields)
+    record_events(ticket, [message_added])
+    return message
+
+
+def _write_message(
     ticket: Ticket,
     *,
     author: User | None,
@@ -174,7 +201,12 @@ def _create_message(
     channel: str,
     uploads: Sequence[CheckedUpload] = (),
     created_at: datetime | None = None,
-) -> Message:
+    notify: bool = True,
+) -> tuple[Message, TicketEvent]:
+    """Store a message and its attachments; returns it with its MESSAGE_ADDED event,
+    for the caller to record. ``notify=False`` stores a message nobody is to be told
+    about as notified already, and its event says so: no task is queued for it."""
+    now = created_at or timezone.now()
     message = Message.objects.create(
         ticket=ticket,
         author=author,
@@ -182,7 +214,8 @@ def _create_message(
         body=body,
         channel=channel,
         origin_ticket=ticket,
-        created_at=created_at or timezone.now(),
+        created_at=now,
+        notified_at=None if notify else now,
     )
     for upload in uploads:
         attachment = Attachment(
@@ -194,15 +227,16 @@ def _create_message(
         )
         attachment.file.save(upload.filename, ContentFile(upload.content), save=False)
         attachment.save()
-    record_event(
-        ticket,
-        TicketEvent.Kind.MESSAGE_ADDED,
-        actor=author,
-        message_id=message.pk,
-        message_kind=kind,
-        attachments=len(uploads),
+    data: dict[str, Any] = {
+        "message_id": message.pk,
+        "message_kind": kind,
+        "attachments": len(uploads),
+    }
+    if not notify:
+        data["notify"] = False
+    return message, TicketEvent(
+        kind=TicketEvent.Kind.MESSAGE_ADDED, actor=author, data=data
     )
-    return message
 
 
 def add_message(

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", desk.inbox_view, name="inbox"),
     path("bulk/", desk.inbox_bulk, name="inbox-bulk"),
     path("new/", desk.ticket_new, name="ticket-new"),
+    path("suggest/people/", desk.people_suggest, name="people-suggest"),
     path("tickets/<int:number>/", desk.ticket_detail, name="ticket-detail"),
     path("tickets/<int:number>/reply/", desk.ticket_reply, name="ticket-reply"),
     path("tickets/<int:number>/update/", desk.ticket_update, name="ticket-update"),

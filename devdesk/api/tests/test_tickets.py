@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from devdesk.accounts.services import create_api_token
 from devdesk.tickets.models import Message, Ticket, TicketEvent
 from devdesk.tickets.services import set_tags
 from devdesk.tickets.tests.factories import ProductFactory, make_ticket, reply
@@ -114,6 +115,57 @@ def test_list_query_count_does_not_grow_with_rows(
         response = api("GET", "/api/tickets", as_=agent, params={"limit": 100})
 
     assert len(response.json()["items"]) == 30
+
+
+def test_create_takes_a_fixed_number_of_queries(
+    api, agent, acme_customer, django_assert_num_queries
+):
+    product = ProductFactory()
+    _, raw = create_api_token(agent, name="tests")
+    token = f"Bearer {raw}"
+    body = {
+        "subject": "Webhook retries",
+        "body": "Twice.",
+        "product": product.pk,
+        "requester": acme_customer.email,
+    }
+    # the first call also makes the ticket counter and stamps the token's last use
+    api("POST", "/api/tickets", as_=token, json=body, headers={"Idempotency-Key": "1"})
+
+    # token, requester, product; one transaction (a savepoint here) that takes the
+    # number and writes the ticket, its message, both events and the key; then the
+    # organization and tags for the answer
+    with django_assert_num_queries(12):
+        response = api(
+            "POST",
+            "/api/tickets",
+            as_=token,
+            json=body,
+            headers={"Idempotency-Key": "2"},
+        )
+
+    assert response.status_code == 201
+
+
+def test_create_answers_what_reading_the_ticket_shows(api, agent, acme_customer):
+    product = ProductFactory(name="Python SDK", slug="python-sdk")
+
+    created = api(
+        "POST",
+        "/api/tickets",
+        as_=agent,
+        json={
+            "subject": "Pagination repeats page 1",
+            "body": "Page 2 shows the same items.",
+            "requester": acme_customer.email,
+            "product": product.pk,
+            "priority": 3,
+        },
+    )
+
+    assert created.status_code == 201
+    number = created.json()["number"]
+    assert created.json() == api("GET", f"/api/tickets/{number}", as_=agent).json()
 
 
 def test_ticket_shape(api, agent, acme_customer, engineering):

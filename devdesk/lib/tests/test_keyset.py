@@ -63,3 +63,19 @@ def test_tampered_cursor_is_refused(tickets, cursor):
         paginate(
             Ticket.objects.all(), ordering=["-updated_at", "-id"], cursor=cursor, size=3
         )
+
+
+def test_a_later_page_bounds_the_first_column_for_the_index(tickets):
+    # "a < x OR (a = x AND id < y)" alone made SQLite scan another table; the
+    # redundant "a <= x" lets both databases read the sort index from the bound.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ordering = ["-updated_at", "-id"]
+    first = paginate(Ticket.objects.all(), ordering=ordering, cursor=None, size=2)
+    with CaptureQueriesContext(connection) as queries:
+        second = paginate(
+            Ticket.objects.all(), ordering=ordering, cursor=first.next_cursor, size=2
+        )
+    assert '"tickets_ticket"."updated_at" <=' in queries[-1]["sql"]
+    assert not {t.pk for t in first.items} & {t.pk for t in second.items}

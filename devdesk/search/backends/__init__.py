@@ -42,6 +42,12 @@ class Backend(Protocol):
     ) -> list[int]:
         """Ids of up to ``limit`` matching tickets, read from the index only."""
 
+    def estimated_matches(
+        self, cursor: Any, query: SearchQuery, *, include_internal: bool
+    ) -> int | None:
+        """How many tickets match, as the database estimates it without reading
+        them (``None``: no estimate)."""
+
     def few_matches(self, cursor: Any) -> int:
         """Up to how many matches narrowing by id beats walking the sort index."""
 

@@ -20,6 +20,7 @@ truncates are followed by triggers instead.
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -405,6 +406,29 @@ def first_matches(
         [*params, include_internal, limit],
     )
     return [row[0] for row in cursor.fetchall()]
+
+
+def estimated_matches(
+    cursor: Any, query: SearchQuery, *, include_internal: bool
+) -> int | None:
+    """The planner's estimate of how many tickets match, from the statistics
+    ANALYZE keeps on the index's words (planning only, nothing is read). Close
+    for single words (measured at a million tickets: 140,305 estimated for
+    140,367 matches, 9,396 for 9,464), so a common word need not be counted."""
+    tsquery, params = tsquery_sql(query)
+    cursor.execute(
+        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {TABLE} "  # noqa: S608 - constant names
+        f"WHERE {_vector(include_internal)} @@ ({tsquery})",
+        params,
+    )
+    row = cursor.fetchone()
+    plan: Any = row[0] if row else None
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    try:
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
 
 
 def few_matches(cursor: Any) -> int:

@@ -215,6 +215,13 @@ def first_matches(
     return [row[0] for row in cursor.fetchall()]
 
 
+def estimated_matches(
+    cursor: Any, query: SearchQuery, *, include_internal: bool
+) -> int | None:
+    """FTS5 offers no estimate; the index is asked (``first_matches``)."""
+    return None
+
+
 def few_matches(cursor: Any) -> int:
     """Up to how many matches a list is best narrowed by id (see
     ``services.match_tickets``). Fetching and sorting by id costs ~7 µs a match;

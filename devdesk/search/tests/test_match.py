@@ -131,3 +131,41 @@ def test_both_query_plans_find_the_same_tickets(monkeypatch, desk, path):
         "Upload times out",
         "Webhook signatures fail to verify",
     ]
+
+
+def test_a_common_word_by_estimate_skips_counting(monkeypatch, desk):
+    # Where the database estimates far more matches than "few", the index is not
+    # asked for ids first; the page walks its sort index straight away.
+    from django.db import connection
+
+    from devdesk.search.backends import backend_for
+
+    backend = backend_for(connection)
+    monkeypatch.setattr(backend, "few_matches", lambda cursor: 1)
+    monkeypatch.setattr(backend, "estimated_matches", lambda *a, **k: 1000)
+
+    def not_asked(*args, **kwargs):
+        raise AssertionError("first_matches should not run")
+
+    monkeypatch.setattr(backend, "first_matches", not_asked)
+    tickets = Ticket.objects.order_by("-updated_at", "-id")
+    matched = match_tickets(tickets, "gateway OR upload", include_internal=True)
+    assert len(list(matched)) == 3
+
+
+def test_the_estimate_is_the_planners(desk):
+    from django.db import connection
+
+    from devdesk.search.backends import backend_for
+    from devdesk.search.query import parse
+
+    backend = backend_for(connection)
+    with connection.cursor() as cursor:
+        estimate = backend.estimated_matches(
+            cursor, parse("gateway"), include_internal=True
+        )
+    if connection.vendor == "sqlite":
+        assert estimate is None
+    else:
+        assert isinstance(estimate, int)
+        assert estimate >= 1

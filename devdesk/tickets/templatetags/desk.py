@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from typing import Any
 
 from django import template
-from django.utils import timezone
+from django.forms import BoundField
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 
+from devdesk.lib import humanize
 from devdesk.lib.markdown import render_markdown
+from devdesk.tickets.conversation import field_html, history_html, message_html
+from devdesk.tickets.models import Message
 
 register = template.Library()
 
@@ -20,21 +22,32 @@ def markdown(text: str) -> SafeString:
     return mark_safe(render_markdown(text or ""))  # noqa: S308 - sanitized by nh3
 
 
-@register.filter
-def filesize(size: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    return f"{size:.1f} GB"
+register.filter("filesize", humanize.filesize)
+register.filter("ago", humanize.ago)
+register.simple_tag(humanize.time_ago, name="time_ago")
 
 
-@register.filter
-def ago(moment: datetime | None) -> str:
-    """How long ago, in its largest unit only ("3 hours ago", not "3 hours, 12
-    minutes ago"): short enough for a table cell; the exact time goes in a title."""
-    if moment is None:
-        return ""
-    if timezone.now() - moment < timedelta(minutes=1):
-        return "just now"
-    return f"{timesince(moment, depth=1)} ago"
+@register.simple_tag(takes_context=True)
+def message(
+    context: template.Context, message: Message, selectable: bool = False
+) -> SafeString:
+    """One message of a conversation (see :func:`tickets.conversation.message_html`)."""
+    return mark_safe(  # noqa: S308 - built from escaped parts
+        message_html(
+            message,
+            selectable=selectable,
+            is_desk_user=bool(context.get("is_desk_user")),
+        )
+    )
+
+
+@register.simple_tag
+def history_lines(lines: list[dict[str, Any]]) -> SafeString:
+    """The history's ``<li>`` items (see :func:`tickets.conversation.history_html`)."""
+    return mark_safe(history_html(lines))  # noqa: S308 - built from escaped parts
+
+
+@register.simple_tag
+def field_row(field: BoundField) -> SafeString:
+    """A labelled form field with help text and errors."""
+    return field_html(field)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from devdesk.accounts.tests.factories import TeamFactory, UserFactory
 from devdesk.tickets import inbox
 from devdesk.tickets.models import Ticket
-from devdesk.tickets.services import escalate_ticket, set_tags
+from devdesk.tickets.services import escalate_ticket, set_tags, update_ticket
 from devdesk.tickets.tests.factories import ProductFactory, make_ticket
 
 pytestmark = pytest.mark.django_db
@@ -267,6 +267,45 @@ def test_view_counts_are_capped(login, agent, desk, monkeypatch):
     count_queries = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert len(count_queries) == 7
     assert all("LIMIT 6" in sql for sql in count_queries)
+
+
+def _count_queries(client, **params):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(INBOX, params)
+    counts = {view.slug: str(count) for view, count in response.context["counts"]}
+    return counts, [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_view_counts_are_cached_until_a_ticket_changes(login, agent, desk):
+    client = login(agent)
+    counts, counted = _count_queries(client, view="all")
+    assert len(counted) == 7
+    again, counted = _count_queries(client, view="open")
+    assert again == counts
+    assert counted == []  # nothing changed: the counts come from the cache
+    update_ticket(desk["unassigned_new"], acting_user=agent, assignee=agent)
+    changed, counted = _count_queries(client, view="all")
+    assert len(counted) == 7
+    assert changed["mine"] == str(int(counts["mine"]) + 1)
+    assert changed["unassigned"] == str(int(counts["unassigned"]) - 1)
+    make_ticket(desk["closed"].requester, subject="new one")
+    _, counted = _count_queries(client, view="all")
+    assert len(counted) == 7
+
+
+def test_view_counts_are_per_agent(login, agent, other_agent, desk):
+    mine, _ = _count_queries(login(agent), view="all")
+    theirs, counted = _count_queries(login(other_agent), view="all")
+    assert len(counted) == 7
+    assert (mine["mine"], theirs["mine"]) == ("1", "2")
+
+
+def test_view_counts_cache_can_be_turned_off(login, agent, desk, settings):
+    settings.INBOX_COUNTS_SECONDS = 0
+    client = login(agent)
+    _count_queries(client, view="all")
+    _, counted = _count_queries(client, view="all")
+    assert len(counted) == 7
 
 
 def test_inbox_query_count_does_not_grow_with_rows(

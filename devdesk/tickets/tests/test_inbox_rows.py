@@ -18,7 +18,7 @@ def test_a_row_escapes_everything_a_person_typed(agent, acme_customer):
     acme_customer.save()
     ticket = make_ticket(acme_customer, subject=HOSTILE)
     set_tags(ticket, ["billing"], acting_user=agent)
-    ticket = type(ticket).objects.for_list().get(pk=ticket.pk)
+    ticket = type(ticket).objects.for_inbox().get(pk=ticket.pk)
 
     html = inbox_rows(
         [ticket], bulk_numbers=None, ticked=set(), tickets_name="", page_name=""
@@ -35,7 +35,7 @@ def test_a_row_escapes_everything_a_person_typed(agent, acme_customer):
 def test_ticks_only_for_tickets_the_agent_may_change(agent, acme_customer):
     mine = make_ticket(acme_customer, subject="Mine")
     other = make_ticket(acme_customer, subject="Not mine")
-    tickets = list(type(mine).objects.for_list().order_by("pk"))
+    tickets = list(type(mine).objects.for_inbox().order_by("pk"))
 
     html = inbox_rows(
         tickets,

@@ -1,9 +1,13 @@
+import threading
+
 import pytest
 from django.core import mail
+from django.db import connection, transaction
+from django_tasks import task_backends
 
 from devdesk.tickets.errors import TicketError
 from devdesk.tickets.merging import merge_tickets, split_ticket, undo_merge
-from devdesk.tickets.models import Message, Ticket, TicketEvent
+from devdesk.tickets.models import Message, Ticket, TicketCounter, TicketEvent
 from devdesk.tickets.services import change_status
 from devdesk.tickets.tests.factories import make_ticket, reply
 
@@ -15,6 +19,84 @@ def test_ticket_numbers_are_sequential_and_start_above_a_thousand(acme_customer)
     second = make_ticket(acme_customer)
     assert first.number > 1000
     assert second.number == first.number + 1
+
+
+def test_the_first_ticket_ever_makes_the_counter(acme_customer):
+    TicketCounter.objects.all().delete()
+    assert make_ticket(acme_customer).number == 1001
+    assert TicketCounter.objects.get(name="ticket").value == 1001
+
+
+def _open_then_fail(requester):
+    with transaction.atomic():
+        make_ticket(requester, subject="Never kept")
+        raise RuntimeError("the request failed after opening")
+
+
+def test_a_rolled_back_opening_gives_its_number_back(acme_customer):
+    first = make_ticket(acme_customer)
+    with pytest.raises(RuntimeError):
+        _open_then_fail(acme_customer)
+    second = make_ticket(acme_customer)
+    assert second.number == first.number + 1
+    assert Ticket.objects.filter(number=second.number).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tickets_opened_at_once_get_every_number_once(acme_customer):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    start = make_ticket(acme_customer).number
+
+    def open_five() -> None:
+        try:
+            for _ in range(5):
+                make_ticket(acme_customer)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=open_five) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    numbers = sorted(
+        Ticket.objects.exclude(number=start).values_list("number", flat=True)
+    )
+    assert numbers == list(range(start + 1, start + 21))
+
+
+def test_opening_a_ticket_queues_no_notification_but_a_reply_does(
+    acme_customer, agent, settings, django_capture_on_commit_callbacks
+):
+    # given: a queue that keeps what is sent to it
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}
+    }
+    queue = task_backends["default"]
+    queue.clear()  # type: ignore[attr-defined]
+
+    # when: a customer opens a ticket (nobody else is on it yet), and the desk answers
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = make_ticket(acme_customer)
+    opening = ticket.messages.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = reply(ticket, agent, "Rotate the key.")
+
+    # then: only the answer has a task; the opening is stored as told, so the
+    # sweep for lost notifications leaves it alone too
+    assert [r.args for r in queue.results] == [[answer.pk]]  # type: ignore[attr-defined]
+    assert opening.notified_at is not None
+    assert answer.notified_at is None
+    opened = ticket.events.filter(kind=TicketEvent.Kind.MESSAGE_ADDED).first()
+    assert opened is not None
+    assert opened.data == {
+        "message_id": opening.pk,
+        "message_kind": "public",
+        "attachments": 0,
+        "notify": False,
+    }
 
 
 def test_solving_without_public_reply_is_refused(acme_customer, agent):

@@ -56,6 +56,22 @@ def test_new_ticket_goes_through_intake_with_the_portal_channel(login, acme_cust
     ]
 
 
+def test_opening_a_ticket_takes_a_fixed_number_of_queries(
+    login, acme_customer, django_assert_num_queries
+):
+    sdk = ProductFactory(name="Python SDK", slug="python-sdk")
+    make_ticket(acme_customer)  # the ticket counter exists from now on
+    client = login(acme_customer)
+
+    # session, user, product; then one transaction (a savepoint here, in the tests'
+    # own transaction) that takes the number and writes the ticket, its message,
+    # both events and the idempotency key
+    with django_assert_num_queries(10):
+        response = client.post(NEW, _form(product=sdk.pk, idempotency_key="k-1"))
+
+    assert response.status_code == 302
+
+
 def test_new_ticket_form_offers_active_products(login, acme_customer):
     ProductFactory(name="Python SDK", slug="python-sdk")
     ProductFactory(name="Retired CLI", slug="old-cli", is_active=False)

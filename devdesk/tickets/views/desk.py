@@ -8,6 +8,7 @@ in one transaction, so nothing is half-written.
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 from typing import Any, cast
 
@@ -22,10 +23,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from devdesk.accounts.models import User
 from devdesk.intake.services import submit
 from devdesk.lib.guards import View, signed_in_and
+from devdesk.lib.ids import INTEGER_MAX, as_id
 from devdesk.lib.keyset import InvalidCursor
 from devdesk.tickets import access, bulk, inbox
 from devdesk.tickets.errors import TicketError
 from devdesk.tickets.forms import (
+    PERSON_SCOPES,
     BulkUpdateForm,
     EscalateForm,
     InboxFilterForm,
@@ -35,6 +38,7 @@ from devdesk.tickets.forms import (
     SplitForm,
     TicketUpdateForm,
     macro_choices,
+    people_for,
 )
 from devdesk.tickets.history import ticket_history
 from devdesk.tickets.merging import (
@@ -44,6 +48,7 @@ from devdesk.tickets.merging import (
     undo_merge,
 )
 from devdesk.tickets.models import Macro, Ticket, TicketPresence
+from devdesk.tickets.people import suggest
 from devdesk.tickets.presence import collision_warning, record_presence
 from devdesk.tickets.services import (
     NewTicket,
@@ -280,7 +285,12 @@ def _refused(
 @desk_view
 @require_GET
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = access.get_ticket_for(request.user, number)
+    # The people and organization the page names, in the same query (four fewer).
+    ticket = access.get_ticket_for(
+        request.user,
+        number,
+        related=("organization", "requester", "owner", "assignee"),
+    )
     return render_ticket(request, ticket)
 
 
@@ -548,6 +558,43 @@ def ticket_presence(request: HttpRequest, number: int) -> HttpResponse:
     record_presence(ticket, user, activity)
     context = {"presence": collision_warning(ticket, user)}
     return render(request, "tickets/desk/_presence.html", context)
+
+
+# Suggestions for the person boxes
+
+
+LIST_ID = re.compile(r"^[\w-]{1,80}$")
+
+
+@desk_view
+@require_GET
+def people_suggest(request: HttpRequest) -> HttpResponse:
+    """A ``<datalist>`` of a few people matching what was typed into a person box
+    (htmx swaps it in; the browser offers its options). A box for several people
+    is completed on its last name, keeping the ones before it."""
+    user = _user(request)
+    scope = request.GET.get("scope", "")
+    list_id = request.GET.get("list", "")
+    if scope not in PERSON_SCOPES or not LIST_ID.match(list_id):
+        return HttpResponse("Unknown list.", status=400, content_type="text/plain")
+    ticket = None
+    if request.GET.get("ticket"):
+        number = as_id(request.GET["ticket"], below=INTEGER_MAX)
+        ticket = access.get_ticket_for(user, number) if number else None
+        if ticket is None or not access.can_edit_ticket(user, ticket):
+            raise Http404("No such ticket")
+    typed = request.GET.get(request.GET.get("box", ""), "")[:5000]
+    before, _, last = typed.rpartition(",") if scope == "followers" else ("", "", typed)
+    prefix = f"{before.strip()}, " if before.strip() else ""
+    # people_for limits itself to what ``user`` may see: workers through
+    # visible_users, a ticket's people only for those who may edit it (above).
+    people = people_for(scope, user, ticket)
+    options = [(prefix + p.email, p.display_name) for p in suggest(people, last)]
+    return render(
+        request,
+        "tickets/desk/_people_suggestions.html",
+        {"list_id": list_id, "options": options},
+    )
 
 
 # Opening a ticket for a customer
