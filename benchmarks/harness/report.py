@@ -11,6 +11,11 @@ from typing import Any
 P95_COMPARISONS: dict[str, tuple[list[str], list[str], float]] = {
     "inbox_p95": (["inbox"], ["list_page", "list_rows"], 1 / 20),
     "search_p95": (["search"], ["search_page", "search_rows"], 1 / 50),
+    "search_rare_p95": (
+        ["search_rare"],
+        ["search_rare_page", "search_rare_rows"],
+        1 / 50,
+    ),
     "dashboard_p95": (["inbox"], ["dashboard"], 1 / 50),
     "ticket_page_p95": (["ticket_page"], ["ticket_page"], 1 / 3),
 }

@@ -156,12 +156,16 @@ class Target:
     def load(self) -> None:
         raise NotImplementedError
 
+    def migrate(self) -> None:
+        """Bring a reused database up to the code's schema."""
+
     def serve_argv(self) -> list[str]:
         raise NotImplementedError
 
     def prepare(self, *, reuse: bool) -> float:
         """Seed (unless ``reuse`` finds it seeded); returns the seconds it took."""
         if reuse and SeedState.has(self.db):
+            self.migrate()  # the code may have gained migrations since
             return 0.0
         started = time.monotonic()
         SeedState.mark(self.db, False)
@@ -228,8 +232,11 @@ class Devdesk(Target):
             self.log_dir / "devdesk-commands.log",
         )
 
-    def load(self) -> None:
+    def migrate(self) -> None:
         self.devdesk("migrate", "--no-input", "-v0")
+
+    def load(self) -> None:
+        self.migrate()
         # Into an empty database seed-load builds the search index itself.
         self.devdesk("seed-load", "--tickets", str(self.db.size), "--force")
 
@@ -253,7 +260,7 @@ class Devdesk(Target):
         }
 
     def workloads(
-        self, base_url: str, info: dict[str, Any], keyword: str
+        self, base_url: str, info: dict[str, Any], keyword: str, rare_keyword: str
     ) -> dict[str, list[Request]]:
         agent = sign_in(
             base_url,
@@ -329,6 +336,9 @@ class Devdesk(Target):
             "ticket_page": [get(ticket, as_agent)],
             "portal_list": [get("/portal/", as_customer)],
             "search": [get(f"/desk/?view=all&q={q}", as_agent)],
+            "search_rare": [
+                get(f"/desk/?view=all&q={urllib.parse.quote(rare_keyword)}", as_agent)
+            ],
             "api_list": api_pages,
             "api_create": [api_create],
             "portal_create": [portal_create],
@@ -379,17 +389,27 @@ class DjangoHelpdesk(Target):
         self.peer("migrate")
         self.peer("seed", "--from", self.source_url)
 
-    def info(self, keyword: str) -> dict[str, Any]:
+    def info(self, keyword: str, rare_keyword: str) -> dict[str, Any]:
         # Page 399 of 25 rows starts where devdesk's page 200 of 50 does.
         return dict(
-            json.loads(self.peer("info", "--keyword", keyword, "--deep-page", "399"))
+            json.loads(
+                self.peer(
+                    "info",
+                    "--keyword",
+                    keyword,
+                    "--rare-keyword",
+                    rare_keyword,
+                    "--deep-page",
+                    "399",
+                )
+            )
         )
 
     def serve_argv(self) -> list[str]:
         return [str(PEER_DIR / "peer"), "serve"]
 
     def workloads(
-        self, base_url: str, info: dict[str, Any], keyword: str
+        self, base_url: str, info: dict[str, Any], keyword: str, rare_keyword: str
     ) -> dict[str, list[Request]]:
         login = info["login"]
         cookies = sign_in(

@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
             help="search word (default: the 6+ letter word in the most ticket titles)",
         )
         command.add_argument(
+            "--rare-keyword",
+            help="a second search word, matching few tickets (search_rare_*)",
+        )
+        command.add_argument(
             "--deep-page",
             type=int,
             default=200,
@@ -63,7 +67,11 @@ def _build_info(args: argparse.Namespace) -> dict[str, Any] | None:
     from peersite.workloads import build_info
 
     try:
-        return build_info(keyword=args.keyword, deep_page=args.deep_page)
+        return build_info(
+            keyword=args.keyword,
+            rare_keyword=args.rare_keyword,
+            deep_page=args.deep_page,
+        )
     except LookupError as exc:
         sys.stderr.write(f"peer {args.command}: {exc}\n")
         return None

@@ -57,7 +57,9 @@ STOPWORDS = frozenset(
 Request = dict[str, Any]
 
 
-def build_info(*, keyword: str | None, deep_page: int) -> dict[str, Any]:
+def build_info(
+    *, keyword: str | None, deep_page: int, rare_keyword: str | None = None
+) -> dict[str, Any]:
     keyword = keyword or pick_keyword()
     default_list = {
         # The list view's fallback when no filter is in the URL: open and reopened.
@@ -66,6 +68,28 @@ def build_info(*, keyword: str | None, deep_page: int) -> dict[str, Any]:
         "search_string": "",
         "sortreverse": False,
     }
+    workloads: dict[str, list[Request]] = {
+        "dashboard": [get("/dashboard/")],
+        "list_page": [get("/tickets/")],
+        "list_rows": [get(rows_path(default_list, start=0))],
+        "search_page": [get(search_page_path(keyword))],
+        "search_rows": [get(rows_path(search_query(keyword), start=0))],
+    }
+    if rare_keyword:
+        workloads["search_rare_page"] = [get(search_page_path(rare_keyword))]
+        workloads["search_rare_rows"] = [
+            get(rows_path(search_query(rare_keyword), start=0))
+        ]
+    workloads["deep_rows"] = [
+        get(
+            rows_path(
+                filtered_query(ALL_STATUSES),
+                start=(deep_page - 1) * ROWS_PER_PAGE,
+            )
+        )
+    ]
+    workloads["ticket_page"] = [get(f"/tickets/{longest_ticket_id()}/")]
+    workloads["create"] = [create_request()]
     return {
         "version": version("django-helpdesk"),
         "login": {
@@ -75,23 +99,8 @@ def build_info(*, keyword: str | None, deep_page: int) -> dict[str, Any]:
             "username_field": "username",
         },
         "keyword": keyword,
-        "workloads": {
-            "dashboard": [get("/dashboard/")],
-            "list_page": [get("/tickets/")],
-            "list_rows": [get(rows_path(default_list, start=0))],
-            "search_page": [get(search_page_path(keyword))],
-            "search_rows": [get(rows_path(search_query(keyword), start=0))],
-            "deep_rows": [
-                get(
-                    rows_path(
-                        filtered_query(ALL_STATUSES),
-                        start=(deep_page - 1) * ROWS_PER_PAGE,
-                    )
-                )
-            ],
-            "ticket_page": [get(f"/tickets/{longest_ticket_id()}/")],
-            "create": [create_request()],
-        },
+        "rare_keyword": rare_keyword,
+        "workloads": workloads,
     }
 
 
