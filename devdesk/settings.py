@@ -323,6 +323,17 @@ MESSAGE_BODY_MAX_CHARS = env_int("MESSAGE_BODY_MAX_CHARS", 100_000)
 ATTACHMENT_MAX_MIB = env_int("ATTACHMENT_MAX_MIB", 10)
 ATTACHMENTS_PER_MESSAGE = env_int("ATTACHMENTS_PER_MESSAGE", 10)
 INBOX_PAGE_SIZE = env_int("INBOX_PAGE_SIZE", 50)
+# Mail in: the largest message taken (bigger ones get a polite reply and are kept
+# for admins, not made into tickets), how many attachments one message may bring,
+# and the automatic acknowledgement of a new ticket opened by e-mail.
+MAIL_MAX_MIB = env_int("MAIL_MAX_MIB", 25)
+MAIL_MAX_ATTACHMENTS = env_int("MAIL_MAX_ATTACHMENTS", 20)
+MAIL_ACKNOWLEDGE = env_bool("MAIL_ACKNOWLEDGE", True)
+# At most this many automatic answers to one address an hour: a loop breaker even
+# for an auto-responder that does not say it is one.
+MAIL_AUTO_REPLIES_PER_HOUR = env_int("MAIL_AUTO_REPLIES_PER_HOUR", 5)
+MAIL_RECEIVE_LISTEN = env_str("MAIL_RECEIVE_LISTEN", "127.0.0.1:2525")
+MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60)
 PRESENCE_SECONDS = env_int("PRESENCE_SECONDS", 30)
 # Inbox view counts are cached until a ticket changes, and at most this long (0: off).
 INBOX_COUNTS_SECONDS = env_int("INBOX_COUNTS_SECONDS", 60)

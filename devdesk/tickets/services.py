@@ -127,6 +127,7 @@ class NewTicket:
     uploads: Sequence[CheckedUpload] = ()
     tags: Sequence[str] = ()
     created_at: datetime | None = None
+    team: Team | None = None
 
 
 def open_ticket(new: NewTicket, *, acting_user: User | None) -> Ticket:
@@ -157,6 +158,7 @@ def open_ticket(new: NewTicket, *, acting_user: User | None) -> Ticket:
             subject=subject,
             channel=new.channel,
             product=new.product,
+            team=new.team,
             priority=new.priority,
             organization_id=organization_id,
             requester=new.requester,
@@ -183,6 +185,21 @@ def open_ticket(new: NewTicket, *, acting_user: User | None) -> Ticket:
         if new.tags:
             set_tags(ticket, [*new.tags], acting_user=acting_user)
     return ticket
+
+
+def add_system_note(
+    ticket: Ticket, body: str, *, channel: str = Ticket.Channel.AGENT
+) -> Message:
+    """An internal note written by the desk itself (a bounce, an automatic reply
+    from the customer's side): for the people on the ticket, never for customers."""
+    with transaction.atomic():
+        return _create_message(
+            ticket,
+            author=None,
+            body=check_body(body[: settings.MESSAGE_BODY_MAX_CHARS]),
+            kind=Message.Kind.INTERNAL,
+            channel=channel,
+        )
 
 
 def _create_message(ticket: Ticket, **fields: Any) -> Message:
