@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("devdesk.accounts.urls")),
     path("desk/", include("devdesk.tickets.urls_desk")),
     path("desk/people/", include("devdesk.accounts.urls_desk")),
+    path("desk/mail/", include("devdesk.intake.urls_desk")),
     path("portal/", include("devdesk.tickets.urls_portal")),
     path(
         "attachments/<int:pk>/<path:filename>",

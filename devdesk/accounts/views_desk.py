@@ -35,7 +35,7 @@ from devdesk.accounts.forms_desk import (
 )
 from devdesk.accounts.models import Organization, User
 from devdesk.lib.guards import signed_in_and
-from devdesk.lib.keyset import InvalidCursor, paginate
+from devdesk.lib.keyset import InvalidCursor, page_url, paginate
 from devdesk.tickets import access
 
 ORGANIZATIONS_PER_PAGE = 50
@@ -86,14 +86,6 @@ def _rows(user: User, organizations: list[Organization]) -> list[OrganizationRow
     ]
 
 
-def _page_url(request: HttpRequest, cursor: str | None) -> str:
-    if not cursor:
-        return ""
-    query = request.GET.copy()
-    query["cursor"] = cursor
-    return f"?{query.urlencode()}"
-
-
 @people_view
 @require_GET
 def organization_list(request: HttpRequest) -> HttpResponse:
@@ -112,8 +104,8 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "rows": _rows(user, page.items),
         "error": error,
-        "next_url": _page_url(request, page.next_cursor),
-        "previous_url": _page_url(request, page.previous_cursor),
+        "next_url": page_url(request, page.next_cursor),
+        "previous_url": page_url(request, page.previous_cursor),
     }
     status = 400 if error or form.errors else 200
     return render(

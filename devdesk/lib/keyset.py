@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 
 M = TypeVar("M", bound=models.Model)
 
@@ -119,3 +120,12 @@ def paginate(
         if items and has_more_before
         else None,
     )
+
+
+def page_url(request: HttpRequest, cursor: str | None) -> str:
+    """A link to the page at ``cursor`` with the request's other query parameters."""
+    if not cursor:
+        return ""
+    query = request.GET.copy()
+    query["cursor"] = cursor
+    return f"?{query.urlencode()}"

@@ -226,6 +226,16 @@ def can_manage_people(user: AnyUser) -> bool:
     return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
 
 
+def can_read_mail(user: AnyUser) -> bool:
+    """Admins and agents read stored e-mail as it arrived (headers, raw source)."""
+    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+
+
+def can_manage_mail(user: AnyUser) -> bool:
+    """Admins see every stored e-mail (quarantined, refused, suppressed) and retry."""
+    return _role(user) == User.Role.ADMIN
+
+
 def editable_person_fields(user: AnyUser, person: User) -> frozenset[str]:
     """Which of name, role, organization and is_active ``user`` may change on
     ``person``: admins all (but their own role and active flag), agents a customer's

@@ -1,0 +1,107 @@
+"""The desk's mail pages: the quarantine for admins, the original for agents, and
+nothing at all for customers or partners."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from devdesk.intake.mail.services import receive
+from devdesk.intake.models import InboundEmail
+from devdesk.intake.tests.mail import raw_mail
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def quarantined(db) -> InboundEmail:  # type: ignore[no-untyped-def]
+    raw = raw_mail(subject="Lost sender").replace(b"From: ", b"X-From: ")
+    return receive(raw, source=InboundEmail.Source.LMTP)
+
+
+@pytest.fixture
+def ticket_mail(db, settings) -> InboundEmail:  # type: ignore[no-untyped-def]
+    settings.MAIL_ACKNOWLEDGE = False
+    return receive(raw_mail(subject="Webhook retries"), source=InboundEmail.Source.LMTP)
+
+
+PAGES = ["list", "detail", "raw", "retry"]
+
+
+def _url(page: str, inbound: InboundEmail) -> str:
+    return reverse(f"mail:{page}", args=[] if page == "list" else [inbound.pk])
+
+
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [
+        ("acme_customer", set()),
+        ("partner_agent", set()),
+        ("engineer", set()),
+        ("agent", {"detail", "raw"}),
+        ("admin_user", {"list", "detail", "raw", "retry"}),
+    ],
+)
+def test_who_may_open_which_mail_page(client, request, quarantined, who, allowed):
+    client.force_login(request.getfixturevalue(who))
+    for page in PAGES:
+        method = client.post if page == "retry" else client.get
+        response = method(_url(page, quarantined))
+        if page in allowed:
+            assert response.status_code in {200, 302}, (page, response.status_code)
+        else:
+            assert response.status_code == 404, (page, response.status_code)
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, quarantined):
+    for page in PAGES:
+        method = client.post if page == "retry" else client.get
+        response = method(_url(page, quarantined))
+        assert response.status_code == 302
+        assert "/accounts/login/" in response["Location"]
+
+
+def test_the_list_shows_what_needs_attention_first(
+    client, admin_user, quarantined, ticket_mail
+):
+    client.force_login(admin_user)
+
+    attention = client.get(reverse("mail:list")).content.decode()
+    everything = client.get(reverse("mail:list") + "?outcome=all").content.decode()
+
+    assert "Lost sender" in attention
+    assert "no sender address" in attention
+    assert "Webhook retries" not in attention
+    assert "Webhook retries" in everything
+
+
+def test_the_original_is_downloaded_byte_for_byte(client, agent, ticket_mail):
+    client.force_login(agent)
+
+    response = client.get(reverse("mail:raw", args=[ticket_mail.pk]))
+
+    assert response["Content-Type"] == "message/rfc822"
+    assert response.content == bytes(ticket_mail.raw)
+
+
+def test_retry_processes_a_quarantined_message_again(
+    client, admin_user, quarantined, monkeypatch
+):
+    client.force_login(admin_user)
+    fixed = raw_mail(subject="Lost sender")  # as if the parser had learnt to read it
+    InboundEmail.objects.filter(pk=quarantined.pk).update(raw=fixed)
+
+    response = client.post(reverse("mail:retry", args=[quarantined.pk]), follow=True)
+
+    quarantined.refresh_from_db()
+    assert quarantined.outcome == InboundEmail.Outcome.TICKET
+    assert "Processed again: New ticket." in response.content.decode()
+
+
+def test_retry_refuses_mail_that_became_a_ticket(client, admin_user, ticket_mail):
+    client.force_login(admin_user)
+
+    response = client.post(reverse("mail:retry", args=[ticket_mail.pk]), follow=True)
+
+    assert "Only quarantined" in response.content.decode()
+    assert InboundEmail.objects.get(pk=ticket_mail.pk).outcome == "ticket"
