@@ -28,7 +28,12 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from devdesk import cli
 from devdesk.accounts.models import ApiToken, Organization, Team, User
 from devdesk.accounts.services import user_for_token
-from devdesk.intake.models import IdempotencyKey
+from devdesk.intake.models import (
+    BouncedAddress,
+    IdempotencyKey,
+    InboundEmail,
+    Mailbox,
+)
 from devdesk.ops import demo
 from devdesk.ops.demo.content import (
     PLACEHOLDER,
@@ -124,11 +129,23 @@ def test_demo_has_the_tickets_asked_for_in_every_status(desk: str) -> None:
     statuses = dict(
         Ticket.objects.values_list("status").annotate(n=Count("id")).order_by()
     )
-    assert TICKETS <= total <= TICKETS + 3  # the merged duplicates and the split
+    # the merged duplicates and the split, and two tickets from the demo's mail
+    assert TICKETS <= total <= TICKETS + 5
     assert set(statuses) == set(Status.values)
     assert statuses[Status.SOLVED] + statuses[Status.CLOSED] > total / 2
     assert len(set(Ticket.objects.values_list("channel", flat=True))) >= 6
     assert len(set(Ticket.objects.values_list("priority", flat=True))) == 4
+
+
+def test_demo_mail_shows_every_outcome(desk: str) -> None:
+    outcomes = set(InboundEmail.objects.values_list("outcome", flat=True))
+    assert outcomes == {"ticket", "reply", "suppressed", "duplicate", "quarantined"}
+    assert Mailbox.objects.filter(is_default=True).count() == 1
+    assert BouncedAddress.objects.filter(address__endswith=".example").exists()
+    emailed = Ticket.objects.get(subject__startswith="Python SDK: ConnectionReset")
+    assert emailed.channel == Ticket.Channel.EMAIL
+    assert emailed.messages.filter(kind=Message.Kind.PUBLIC).count() == 2
+    assert emailed.messages.filter(kind=Message.Kind.INTERNAL).count() == 2
 
 
 def test_demo_history_spreads_over_the_past_ninety_days(desk: str) -> None:
