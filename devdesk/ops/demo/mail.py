@@ -11,10 +11,10 @@ from email.utils import format_datetime
 
 from django.utils import timezone
 
+from devdesk.accounts.models import Team
 from devdesk.intake.mail.services import receive
 from devdesk.intake.models import EmailThreadId, InboundEmail, Mailbox
 from devdesk.ops.demo.content import Cast
-from devdesk.accounts.models import Team
 from devdesk.tickets.models import Message, Product
 
 
