@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import report
+from benchmarks.harness import mail, report
 from benchmarks.harness.load import LoadShape, measure, probe, wrk_available
 from benchmarks.harness.procs import Process, free_port, proc_field, rss_mb
 from benchmarks.harness.targets import ROOT, WORK, Devdesk, DjangoHelpdesk
@@ -71,6 +71,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-peer", action="store_true", help="devdesk alone.")
     parser.add_argument(
+        "--mail",
+        action="store_true",
+        help="Only the e-mail intake part (results named mail by default).",
+    )
+    parser.add_argument(
+        "--mail-messages",
+        type=int,
+        default=None,
+        help="10 KB messages per throughput measurement (2000; 200 in --quick).",
+    )
+    parser.add_argument(
         "--only", type=_names, default=None, help="Only these workloads."
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2).")
@@ -112,6 +123,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.sqlite_sizes = args.sqlite_sizes or []
         args.seconds = args.seconds or 3.0
         args.name = args.name or "quick"
+    args.mail_messages = args.mail_messages or (200 if args.quick else 2000)
+    if args.mail:
+        args.name = args.name or "mail"
     args.sizes = args.sizes or [10_000, 100_000, 1_000_000]
     args.peer_sizes = [] if args.no_peer else (args.peer_sizes or [10_000, 100_000])
     args.databases = args.databases or ["postgresql", "sqlite"]
@@ -266,9 +280,11 @@ def main(argv: list[str] | None = None) -> int:
         },
         "runs": [],
     }
-    if args.peer_sizes:
+    if args.peer_sizes or (args.mail and not args.no_peer):
         print("Setting up django-helpdesk (benchmarks/peers/django-helpdesk) …")
         DjangoHelpdesk.setup(log_dir)
+    if args.mail:
+        return _mail_only(results, args)
     for vendor in args.databases:
         sizes = args.sizes if vendor == "postgresql" else args.sqlite_sizes
         for size in sizes:
@@ -289,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
                     bench_target(peer, peer_info, args, log_dir, peer_seeded)
                 )
                 write_results(results, args.out, args.name)
+    results["mail"] = mail.run(
+        databases=args.databases, count=args.mail_messages, peer=bool(args.peer_sizes)
+    )
+    write_results(results, args.out, args.name)
     print(f"Results in {args.out / args.name}.json, .md and .svg")
     failures = [
         (run["app"], run["database"], run["tickets"], name)
@@ -299,6 +319,19 @@ def main(argv: list[str] | None = None) -> int:
     for failure in failures:
         print("No answers or server errors:", *failure)
     return 1 if failures else 0
+
+
+def _mail_only(results: dict[str, Any], args: argparse.Namespace) -> int:
+    results["mail"] = mail.run(
+        databases=args.databases, count=args.mail_messages, peer=not args.no_peer
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{args.name}.json").write_text(json.dumps(results, indent=1) + "\n")
+    (args.out / f"{args.name}.md").write_text(
+        "\n".join(report.mail_markdown(results["mail"])) + "\n"
+    )
+    print(f"Results in {args.out / args.name}.json and .md")
+    return 0
 
 
 if __name__ == "__main__":

@@ -209,7 +209,45 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {check['name']} | {_fmt(check['value'], 4)} | {check['target']} "
                 f"| {met} |"
             )
+    if results.get("mail"):
+        lines += ["", *mail_markdown(results["mail"])]
     return "\n".join(lines) + "\n"
+
+
+def mail_markdown(mail: dict[str, Any]) -> list[str]:
+    """The e-mail intake part: throughput, and the real-mail corpus side by side."""
+    parser = mail["parser"]
+    lines = [
+        f"E-mail intake, {mail['message_bytes'] // 1024} KB messages: the parser alone "
+        f"(parse, classify, cut quoted history) {_fmt(parser['messages_per_second'])} "
+        "messages/s.",
+        "",
+        "| delivered over LMTP into | messages | connections | stored/s | processed/s "
+        "| errors |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    lines.extend(
+        f"| {t['database']} | {t['messages']} | {t['connections']} "
+        f"| {_fmt(t['stored_per_second'])} | {_fmt(t['processed_per_second'])} "
+        f"| {t['errors']} |"
+        for t in mail["throughput"]
+    )
+    lines += [
+        "",
+        "The real-mail corpus through each application's own intake:",
+        "",
+        "| app | db | messages | messages/s | unhandled errors | tickets "
+        "| bounces → tickets | automatic answers | … to automatic mail |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for c in mail["corpus"]:
+        lines.append(
+            f"| {c['app']} | {c['database']} | {c['messages']} "
+            f"| {_fmt(c['messages_per_second'])} | {c['unhandled_errors']} "
+            f"| {c['tickets_created']} | {c['bounces_turned_into_tickets']} "
+            f"| {c['automatic_answers']} | {c['automatic_answers_to_automatic_mail']} |"
+        )
+    return lines
 
 
 # The chart: p95 against ticket count, both on log scales.

@@ -43,26 +43,10 @@ from devdesk.tickets.services import NewTicket, add_message, add_system_note
 logger = logging.getLogger(__name__)
 Outcome = InboundEmail.Outcome
 MIB = 1024 * 1024
-REPLY_LANGUAGES = [
-    lang
-    for lang in (
-        "en",
-        "de",
-        "fr",
-        "es",
-        "it",
-        "nl",
-        "pt",
-        "sv",
-        "pl",
-        "cs",
-        "ja",
-        "zh",
-        "ko",
-        "da",
-    )
-    if lang in MAIL_LANGUAGES
-]
+# Reply headers ("On … wrote:") are recognised in these languages. Each one costs
+# ~1 ms per 10 KB message in the stripper's expressions, so the list is short;
+# quoted ">" lines and signatures are cut whatever the language.
+REPLY_LANGUAGES = [lang for lang in ("en", "de", "fr", "es") if lang in MAIL_LANGUAGES]
 NO_SUBJECT = "(no subject)"
 
 
@@ -276,7 +260,7 @@ def sender_for(mail: ParsedMail) -> User:
 
 
 def _body(mail: ParsedMail) -> Body:
-    text = _reply_text(mail.text)
+    text = reply_text(mail.text)
     body = Body(text="")
     _take_attachments(mail.attachments, body)
     if not text:
@@ -293,7 +277,7 @@ def _body(mail: ParsedMail) -> Body:
     return body
 
 
-def _reply_text(text: str) -> str:
+def reply_text(text: str) -> str:
     """The new part of a reply: quoted history and the signature cut off."""
     if not text:
         return ""
@@ -364,7 +348,7 @@ def _bounce(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
 def _auto_reply(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
     ticket = _known_ticket(mail.thread_ids)
     if ticket is not None:
-        text = _reply_text(mail.text)[:2000]
+        text = reply_text(mail.text)[:2000]
         add_system_note(
             ticket,
             f"Automatic reply from {mail.from_address}: {mail.subject}\n\n{text}",

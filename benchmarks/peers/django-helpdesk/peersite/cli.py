@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import django
@@ -55,11 +56,20 @@ def main(argv: list[str] | None = None) -> int:
             default=200,
             help="page (25 rows) of the all-statuses list for deep_rows (200)",
         )
+    mail_import = commands.add_parser(
+        "mail-import", help="feed message files to django-helpdesk's e-mail intake"
+    )
+    mail_import.add_argument("files", nargs="+", type=Path, metavar="FILE")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peersite.settings")
     django.setup()
     if args.command == "seed":
         return _seed(args)
+    if args.command == "mail-import":
+        from peersite.mailimport import import_files
+
+        sys.stdout.write(json.dumps(import_files(args.files)) + "\n")
+        return 0
     return _info(args)
 
 
