@@ -105,3 +105,28 @@ def test_retry_refuses_mail_that_became_a_ticket(client, admin_user, ticket_mail
 
     assert "Only quarantined" in response.content.decode()
     assert InboundEmail.objects.get(pk=ticket_mail.pk).outcome == "ticket"
+
+
+def test_the_admin_keeps_an_imap_password_left_empty(client, admin_user):
+    from devdesk.intake.models import Mailbox
+
+    box = Mailbox.objects.create(address="help@skyforge.test", imap_password="s3cret")
+    client.force_login(admin_user)
+    url = reverse("admin:intake_mailbox_change", args=[box.pk])
+
+    page = client.get(url).content.decode()
+    response = client.post(
+        url,
+        {
+            "address": "help@skyforge.test",
+            "is_active": "on",
+            "imap_port": "993",
+            "imap_folder": "INBOX",
+            "imap_password": "",
+        },
+    )
+
+    assert "s3cret" not in page
+    assert response.status_code == 302
+    box.refresh_from_db()
+    assert box.imap_password == "s3cret"
