@@ -65,9 +65,12 @@ class ParsedMail:
     text: str  # the body as text (HTML-only mail turned into Markdown)
     html: str  # the HTML body where there was one
     attachments: list[MailPart] = field(default_factory=list)
+    # Each header's first value as it arrived (unfolded, not decoded): enough for
+    # the signals classification reads, and far cheaper than parsing each one.
+    raw_headers: dict[str, str] = field(default_factory=dict)
 
     def header(self, name: str) -> str:
-        return header_text(self.message, name)
+        return self.raw_headers.get(name.lower(), "")
 
     @property
     def thread_ids(self) -> list[str]:
@@ -93,22 +96,31 @@ def parse(raw: bytes) -> ParsedMail:
     if not from_address:
         _, from_address = _address(message, "Return-Path")
     text, html = _body(message)
+    raw_headers = _raw_headers(message)
     return ParsedMail(
         message=message,
-        message_id=(message_ids(header_text(message, "Message-ID")) or [""])[0],
+        message_id=(message_ids(raw_headers.get("message-id", "")) or [""])[0],
         subject=_one_line(header_text(message, "Subject")),
         from_name=from_name,
         from_address=from_address,
         reply_to=_address(message, "Reply-To")[1],
         to=_addresses(message, "To"),
         cc=_addresses(message, "Cc"),
-        date=_date(message),
-        in_reply_to=message_ids(header_text(message, "In-Reply-To")),
-        references=message_ids(header_text(message, "References")),
+        date=_date(raw_headers.get("date", "")),
+        in_reply_to=message_ids(raw_headers.get("in-reply-to", "")),
+        references=message_ids(raw_headers.get("references", "")),
         text=text,
         html=html,
         attachments=_attachments(message),
+        raw_headers=raw_headers,
     )
+
+
+def _raw_headers(message: Message) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in message.raw_items():
+        found.setdefault(name.lower(), " ".join(str(value).split()))
+    return found
 
 
 def _with_real_boundary(message: Message, raw: bytes) -> Message:
@@ -187,9 +199,9 @@ def _salvaged_from(message: Message, raw: bytes) -> str:
     return match.group(0).lower()[:320] if match else ""
 
 
-def _date(message: Message) -> datetime | None:
+def _date(value: str) -> datetime | None:
     try:
-        parsed = email.utils.parsedate_to_datetime(header_text(message, "Date"))
+        parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo else None

@@ -18,6 +18,7 @@ auto-reply or bounce, a duplicate, or a quarantined message with the reason.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -277,10 +278,20 @@ def _body(mail: ParsedMail) -> Body:
     return body
 
 
+# Text without any of these has no quoted history or signature to cut, and skips
+# the stripper (its expressions cost milliseconds per 10 KB): quote marks, the
+# signature separator, reply and forward headers of common clients and languages.
+REPLY_CUES = re.compile(
+    r"^\s*>|^-- ?$|^_{10,}|^-{3,} ?(original|forwarded)|wrote:|schrieb|écrit|"
+    r"escribió|^(from|von|de|sent|gesendet|envoyé|enviado)\s?:|sent from my",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def reply_text(text: str) -> str:
     """The new part of a reply: quoted history and the signature cut off."""
-    if not text:
-        return ""
+    if not text or not REPLY_CUES.search(text):
+        return text
     try:
         # Markdown lists start with hyphens: not a signature.
         replies = (

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 
 from django.db import DatabaseError, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from devdesk.intake.models import InboundEmail, Mailbox
@@ -50,15 +53,35 @@ def store(
 
 def mailbox_for(recipients: Sequence[str]) -> Mailbox | None:
     """The first active mailbox among the envelope recipients, else the default."""
-    addresses = [r.strip().strip("<>").lower() for r in recipients if r.strip()]
-    boxes = {
-        box.address: box
-        for box in Mailbox.objects.filter(address__in=addresses, is_active=True)
-    }
-    for address in addresses:
-        if address in boxes:
-            return boxes[address]
-    return Mailbox.objects.filter(is_default=True, is_active=True).first()
+    boxes = _active_mailboxes()
+    for recipient in recipients:
+        found = boxes.get(recipient.strip().strip("<>").lower())
+        if found is not None:
+            return found
+    return next((box for box in boxes.values() if box.is_default), None)
+
+
+# The active mailboxes, read again after MAILBOX_CACHE_SECONDS or when one is saved
+# in this process: a handful of rows every message would otherwise query.
+MAILBOX_CACHE_SECONDS = 10.0
+_mailboxes: tuple[float, dict[str, Mailbox]] = (0.0, {})
+
+
+def _active_mailboxes() -> dict[str, Mailbox]:
+    global _mailboxes
+    read_at, boxes = _mailboxes
+    if time.monotonic() - read_at > MAILBOX_CACHE_SECONDS:
+        boxes = {box.address: box for box in Mailbox.objects.filter(is_active=True)}
+        _mailboxes = (time.monotonic(), boxes)
+    return boxes
+
+
+@receiver([post_save, post_delete], sender=Mailbox)
+def forget_mailboxes(**kwargs: object) -> None:
+    """Read the mailboxes again next time (also for tests, whose rollbacks send no
+    signals)."""
+    global _mailboxes
+    _mailboxes = (0.0, {})
 
 
 def receive(
