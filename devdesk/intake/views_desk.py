@@ -8,7 +8,7 @@ headers, the text as read, the raw source) from the ticket it became.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -42,7 +42,13 @@ SHOWN_HEADERS = (
 )
 
 mail_admin_view = signed_in_and(access.can_manage_mail)
-mail_reader_view = signed_in_and(access.can_read_mail)
+desk_view = signed_in_and(access.can_use_agent_desk)
+
+
+def _readable(request: HttpRequest, inbound: InboundEmail) -> InboundEmail:
+    if not access.can_read_mail(request.user, inbound.ticket):
+        raise Http404("No such e-mail")
+    return inbound
 
 
 @require_GET
@@ -77,10 +83,13 @@ def mail_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@mail_reader_view
+@desk_view
 def mail_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    inbound = get_object_or_404(
-        InboundEmail.objects.select_related("ticket", "mailbox"), pk=pk
+    inbound = _readable(
+        request,
+        get_object_or_404(
+            InboundEmail.objects.select_related("ticket", "mailbox"), pk=pk
+        ),
     )
     headers: list[tuple[str, str]] = []
     text, problem = "", ""
@@ -104,12 +113,29 @@ def mail_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@mail_reader_view
+@desk_view
 def mail_raw(request: HttpRequest, pk: int) -> HttpResponse:
-    inbound = get_object_or_404(InboundEmail, pk=pk)
+    inbound = _readable(
+        request, get_object_or_404(InboundEmail.objects.select_related("ticket"), pk=pk)
+    )
     response = HttpResponse(bytes(inbound.raw), content_type="message/rfc822")
     response["Content-Disposition"] = f'attachment; filename="mail-{inbound.pk}.eml"'
     return response
+
+
+@require_GET
+@desk_view
+def mail_for_message(request: HttpRequest, message_id: int) -> HttpResponse:
+    """The e-mail a ticket's message came from (the ticket page links here)."""
+    inbound = (
+        InboundEmail.objects.select_related("ticket")
+        .filter(ticket_message_id=message_id)
+        .order_by("id")
+        .first()
+    )
+    if inbound is None:
+        raise Http404("No such e-mail")
+    return redirect("mail:detail", pk=_readable(request, inbound).pk)
 
 
 @require_POST

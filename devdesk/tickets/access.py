@@ -226,9 +226,14 @@ def can_manage_people(user: AnyUser) -> bool:
     return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
 
 
-def can_read_mail(user: AnyUser) -> bool:
-    """Admins and agents read stored e-mail as it arrived (headers, raw source)."""
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+def can_read_mail(user: AnyUser, ticket: Ticket | None) -> bool:
+    """A stored e-mail as it arrived (headers, raw source): admins read any; other
+    desk staff the mail behind a ticket they may see."""
+    if _role(user) == User.Role.ADMIN:
+        return True
+    if ticket is None or not can_use_agent_desk(user):
+        return False
+    return visible_tickets(user).filter(pk=ticket.pk).exists()
 
 
 def can_manage_mail(user: AnyUser) -> bool:

@@ -67,9 +67,13 @@ def message_html(message: Message, *, selectable: bool, is_desk_user: bool) -> s
     channel = ""
     if from_customer or message.channel in NAMED_CHANNELS:
         channel = f"{escape(message.get_channel_display())} · "
+    original = ""
+    if is_desk_user and message.channel == Ticket.Channel.EMAIL and from_customer:
+        url = reverse("mail:for-message", args=[pk])
+        original = f' · <a href="{url}">original e-mail</a>'
     parts.append(
         f'\n    <span class="muted small message-meta">{channel}'
-        f"{time_ago(message.created_at)}</span>\n  </header>\n"
+        f"{time_ago(message.created_at)}{original}</span>\n  </header>\n"
         f'  <div class="message-body">{render_markdown(message.body or "")}</div>\n  '
     )
     files = list(message.attachments.all())

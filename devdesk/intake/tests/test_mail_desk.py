@@ -32,25 +32,65 @@ def _url(page: str, inbound: InboundEmail) -> str:
     return reverse(f"mail:{page}", args=[] if page == "list" else [inbound.pk])
 
 
+def _status(client, page: str, inbound: InboundEmail) -> int:  # type: ignore[no-untyped-def]
+    method = client.post if page == "retry" else client.get
+    return int(method(_url(page, inbound)).status_code)
+
+
 @pytest.mark.parametrize(
     ("who", "allowed"),
     [
         ("acme_customer", set()),
+        ("acme_colleague", set()),
         ("partner_agent", set()),
         ("engineer", set()),
         ("agent", {"detail", "raw"}),
         ("admin_user", {"list", "detail", "raw", "retry"}),
     ],
 )
-def test_who_may_open_which_mail_page(client, request, quarantined, who, allowed):
+def test_who_may_open_the_mail_behind_a_ticket(
+    client, request, ticket_mail, who, allowed
+):
     client.force_login(request.getfixturevalue(who))
     for page in PAGES:
-        method = client.post if page == "retry" else client.get
-        response = method(_url(page, quarantined))
-        if page in allowed:
-            assert response.status_code in {200, 302}, (page, response.status_code)
-        else:
-            assert response.status_code == 404, (page, response.status_code)
+        status = _status(client, page, ticket_mail)
+        assert (status in {200, 302}) == (page in allowed), (page, status)
+        assert status in {200, 302, 404}, (page, status)
+
+
+@pytest.mark.parametrize("who", ["agent", "engineer", "partner_agent", "acme_customer"])
+def test_only_admins_see_mail_that_became_no_ticket(client, request, quarantined, who):
+    client.force_login(request.getfixturevalue(who))
+    for page in PAGES:
+        assert _status(client, page, quarantined) == 404, page
+
+
+def test_desk_staff_who_see_the_ticket_see_its_mail(
+    client, ticket_mail, engineer, engineering
+):
+    ticket = ticket_mail.ticket
+    ticket.escalated_team = engineering
+    ticket.save()
+    client.force_login(engineer)
+
+    assert _status(client, "detail", ticket_mail) == 200
+    assert _status(client, "list", ticket_mail) == 404
+
+
+def test_the_ticket_page_links_a_customer_e_mail_to_its_original(
+    client, agent, ticket_mail
+):
+    client.force_login(agent)
+    page = client.get(
+        reverse("desk:ticket-detail", args=[ticket_mail.ticket.number])
+    ).content.decode()
+    link = reverse("mail:for-message", args=[ticket_mail.ticket_message_id])
+    assert link in page
+
+    response = client.get(link)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mail:detail", args=[ticket_mail.pk])
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, quarantined):

@@ -28,7 +28,7 @@ MESSAGE_TEMPLATE = Template(
     {% if message.author and not message.author.is_customer %}<span class="badge badge-role">{% if is_desk_user %}{{ message.author.get_role_display }}{% else %}Support team{% endif %}</span>{% endif %}
     {% if message.is_internal %}<span class="badge badge-note">Internal note</span>{% endif %}
     {% if message.origin_ticket_id and message.origin_ticket_id != message.ticket_id %}<span class="badge badge-origin" title="Moved here by a merge or split">from #{{ message.origin_ticket.number }}</span>{% endif %}
-    <span class="muted small message-meta">{% if message.author.is_customer or message.channel == "email" or message.channel == "api" %}{{ message.get_channel_display }} · {% endif %}<time datetime="{{ message.created_at|date:'c' }}" title="{{ message.created_at|date:'Y-m-d H:i e' }}">{{ message.created_at|ago }}</time></span>
+    <span class="muted small message-meta">{% if message.author.is_customer or message.channel == "email" or message.channel == "api" %}{{ message.get_channel_display }} · {% endif %}<time datetime="{{ message.created_at|date:'c' }}" title="{{ message.created_at|date:'Y-m-d H:i e' }}">{{ message.created_at|ago }}</time>{% if is_desk_user and message.channel == "email" and message.author.is_customer %} · <a href="{% url 'mail:for-message' message.pk %}">original e-mail</a>{% endif %}</span>
   </header>
   <div class="message-body">{{ message.body|markdown }}</div>
   {% if message.attachments.all %}
