@@ -29,7 +29,7 @@ def command_problem(argv: list[str]) -> str | None:
     aliases of devdesk/cli.py) must exist and accept the options given."""
     if not argv:
         return "no subcommand"
-    name = ALIASES.get(argv[0], argv[0])
+    name = ALIASES.get(argv[0], argv[0].replace("-", "_"))
     commands = get_commands()
     if name not in commands:
         return f"no devdesk subcommand {argv[0]!r}"
@@ -96,7 +96,7 @@ def test_procfile_process_types_run_existing_devdesk_subcommands() -> None:
     text = (DEPLOY / "Procfile").read_text()
     assert procfile_problems(text) == []
     kinds = [line.partition(":")[0] for line in text.splitlines() if line[:1].isalpha()]
-    assert kinds == ["web", "worker", "scheduler"]
+    assert kinds == ["web", "worker", "scheduler", "mail"]
 
 
 def test_env_example_sets_only_variables_devdesk_reads() -> None:
@@ -123,6 +123,7 @@ def test_systemd_units_run_existing_devdesk_subcommands(unit: Path) -> None:
 
 def test_every_unit_is_there() -> None:
     assert [unit.name for unit in UNITS] == [
+        "devdesk-mail.service",
         "devdesk-migrate.service",
         "devdesk-scheduler.service",
         "devdesk-web.service",

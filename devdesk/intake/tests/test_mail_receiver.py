@@ -1,0 +1,342 @@
+"""``devdesk mail-receive``: real LMTP and SMTP over loopback sockets. A message is
+answered 250 only once it is stored, 4xx when the database is unavailable, and a
+redelivery after that makes exactly one message.
+
+The receiver runs in a thread of this process (its threads use the test database
+through connections of their own, hence ``transaction=True``), or as a
+``devdesk mail-receive`` process where the test cuts its database connection.
+Leaving :func:`running` stops the receiver, which processes everything it stored,
+so the tests check the database after that without waiting."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from devdesk.intake.mail.receiver import Receiver
+from devdesk.intake.models import InboundEmail, Mailbox
+from devdesk.intake.tests.mail import raw_mail
+from devdesk.intake.tests.tcp_proxy import TcpProxy
+from devdesk.ops.tests.test_scale_out import database_url, free_port, wait_until
+from devdesk.tickets.models import Message, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Outcome = InboundEmail.Outcome
+SUPPORT = "support@skyforge.test"
+SALES = "sales@skyforge.test"
+SENDER = "carla@acme.test"
+SOCKET_SECONDS = 30  # no socket operation of these tests waits longer
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def mailbox(db) -> Mailbox:  # type: ignore[no-untyped-def]
+    return Mailbox.objects.create(address=SUPPORT, is_default=True)
+
+
+@contextlib.contextmanager
+def running(*, smtp: bool = False) -> Iterator[tuple[str, int]]:
+    """A receiver on a free loopback port; stopped (and done processing) on leaving."""
+    receiver = Receiver("127.0.0.1", 0, smtp=smtp)
+    address = receiver.start()
+    try:
+        yield address
+    finally:
+        receiver.stop()
+
+
+@contextlib.contextmanager
+def lmtp_session() -> Iterator[smtplib.LMTP]:
+    """An LMTP connection to a receiver of its own (see :func:`running`)."""
+    with (
+        running() as (host, port),
+        smtplib.LMTP(host, port, timeout=SOCKET_SECONDS) as lmtp,
+    ):
+        yield lmtp
+
+
+def all_processed() -> bool:
+    return not InboundEmail.objects.filter(outcome=Outcome.RECEIVED).exists()
+
+
+def wire(raw: bytes) -> bytes:
+    """A message as mail servers send it: CRLF line ends."""
+    return raw.replace(b"\n", b"\r\n")
+
+
+def answers(lmtp: smtplib.LMTP, message: bytes, recipients: int) -> list[int]:
+    """DATA, then the reply codes: LMTP gives one per recipient (smtplib reads only
+    the first)."""
+    first, _ = lmtp.data(message)
+    return [first] + [lmtp.getreply()[0] for _ in range(recipients - 1)]
+
+
+# --- delivering ----------------------------------------------------------------------
+
+
+def test_an_lmtp_delivery_is_stored_as_it_arrived_and_becomes_a_ticket(mailbox):
+    message = wire(raw_mail(subject="Webhook retries arrive twice"))
+
+    with lmtp_session() as lmtp:
+        refused = lmtp.sendmail(SENDER, [SUPPORT], message)
+
+    assert refused == {}
+    inbound = InboundEmail.objects.get()
+    assert (inbound.source, inbound.envelope_from, inbound.recipients) == (
+        InboundEmail.Source.LMTP,
+        SENDER,
+        SUPPORT,
+    )
+    assert bytes(inbound.raw) == message
+    assert inbound.outcome == Outcome.TICKET
+    assert Ticket.objects.get().subject == "Webhook retries arrive twice"
+
+
+def test_an_smtp_delivery_becomes_a_ticket(mailbox):
+    with (
+        running(smtp=True) as (host, port),
+        smtplib.SMTP(host, port, timeout=SOCKET_SECONDS) as smtp,
+    ):
+        refused = smtp.sendmail(SENDER, [SUPPORT], wire(raw_mail()))
+
+    assert refused == {}
+    inbound = InboundEmail.objects.get()
+    assert (inbound.source, inbound.outcome) == (
+        InboundEmail.Source.SMTP,
+        Outcome.TICKET,
+    )
+    assert Ticket.objects.count() == 1
+
+
+def test_lmtp_answers_every_recipient_of_a_message_stored_once(mailbox):
+    with lmtp_session() as lmtp:
+        lmtp.ehlo()
+        lmtp.mail(SENDER)
+        lmtp.rcpt(SUPPORT)
+        lmtp.rcpt(SALES)
+        codes = answers(lmtp, wire(raw_mail()), recipients=2)
+        # the session goes on: the answers were exactly one per recipient
+        assert lmtp.noop()[0] == 250
+
+    assert codes == [250, 250]
+    inbound = InboundEmail.objects.get()
+    assert inbound.recipients.splitlines() == [SUPPORT, SALES]
+    assert Ticket.objects.count() == 1
+
+
+def test_a_message_with_lines_longer_than_rfc_5321_allows_is_stored(mailbox):
+    # the standard library folds long lines; some mail software does not
+    message = wire(raw_mail(body="TRACE").replace(b"TRACE", b"frame " * 2000))
+
+    with lmtp_session() as lmtp:
+        refused = lmtp.sendmail(SENDER, [SUPPORT], message)
+
+    assert refused == {}
+    assert bytes(InboundEmail.objects.get().raw) == message
+
+
+def test_the_same_message_delivered_twice_is_one_message_on_the_ticket(mailbox):
+    message = wire(raw_mail())
+
+    # a mail server delivers again when our answer was lost
+    for _ in range(2):
+        with lmtp_session() as lmtp:
+            assert lmtp.sendmail(SENDER, [SUPPORT], message) == {}
+
+    outcomes = InboundEmail.objects.order_by("id").values_list("outcome", flat=True)
+    assert list(outcomes) == [Outcome.TICKET, Outcome.DUPLICATE]
+    assert Message.objects.filter(ticket=Ticket.objects.get()).count() == 1
+
+
+def test_a_message_over_twice_the_limit_is_refused_with_552_and_not_stored(
+    mailbox, settings
+):
+    settings.MAIL_MAX_MIB = 1
+    line = b"x" * 76 + b"\r\n"
+    message = wire(raw_mail()) + line * (2 * MIB // len(line) + 1)
+
+    with lmtp_session() as lmtp:
+        lmtp.ehlo()
+        advertised = int(lmtp.esmtp_features["size"])
+        # a client that declares the size is refused at MAIL ...
+        declared = lmtp.mail(SENDER, [f"SIZE={len(message)}"])[0]
+        lmtp.rset()
+        # ... one that does not, after DATA, once per recipient
+        lmtp.mail(SENDER)
+        lmtp.rcpt(SUPPORT)
+        lmtp.rcpt(SALES)
+        codes = answers(lmtp, message, recipients=2)
+
+    assert advertised == 2 * MIB
+    assert declared == 552
+    assert codes == [552, 552]
+    assert InboundEmail.objects.count() == 0
+
+
+# --- the database goes away in the middle of a delivery -------------------------------
+
+
+def test_a_delivery_while_sqlite_is_locked_gets_451_and_its_redelivery_one_message(
+    mailbox,
+):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's lock; PostgreSQL has the connection cut below")
+    message = wire(raw_mail())
+
+    with lmtp_session() as lmtp:
+        lmtp.ehlo()
+        lmtp.mail(SENDER)
+        lmtp.rcpt(SUPPORT)
+        lmtp.rcpt(SALES)
+        # given: another connection holds the database while the message is sent
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN EXCLUSIVE")
+            try:
+                refused = answers(lmtp, message, recipients=2)
+            finally:
+                cursor.execute("ROLLBACK")
+        stored_meanwhile = InboundEmail.objects.count()
+        # when: the mail server delivers it again
+        lmtp.rset()
+        lmtp.mail(SENDER)
+        lmtp.rcpt(SUPPORT)
+        lmtp.rcpt(SALES)
+        accepted = answers(lmtp, message, recipients=2)
+
+    # then
+    assert refused == [451, 451]
+    assert stored_meanwhile == 0
+    assert accepted == [250, 250]
+    assert InboundEmail.objects.get().outcome == Outcome.TICKET
+    assert Message.objects.filter(ticket=Ticket.objects.get()).count() == 1
+
+
+def test_a_delivery_while_postgresql_is_cut_off_gets_451_and_its_redelivery_one_message(
+    mailbox, tmp_path
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("cuts a PostgreSQL connection; SQLite has the lock above")
+    settings_dict = connection.settings_dict
+    proxy = TcpProxy(
+        settings_dict["HOST"] or "127.0.0.1", settings_dict["PORT"] or 5432
+    )
+    url = database_url().replace(
+        f":{settings_dict['PORT'] or 5432}/", f":{proxy.port}/"
+    )
+    earlier, message = wire(raw_mail(subject="Earlier")), wire(raw_mail())
+    try:
+        with mail_receive_process(tmp_path, DATABASE_URL=url) as (process, port):
+            with smtplib.LMTP("127.0.0.1", port, timeout=SOCKET_SECONDS) as lmtp:
+                # given: a receiver whose connections to the database are open
+                assert lmtp.sendmail(SENDER, [SUPPORT], earlier) == {}
+                wait_until(all_processed, SOCKET_SECONDS, "the earlier message")
+                lmtp.mail(SENDER)
+                lmtp.rcpt(SUPPORT)
+                lmtp.rcpt(SALES)
+                # when: the database goes away while the message is sent
+                proxy.cut()
+                refused = answers(lmtp, message, recipients=2)
+                stored_meanwhile = InboundEmail.objects.count()
+                # and comes back; the mail server delivers again
+                proxy.restore()
+                lmtp.rset()
+                lmtp.mail(SENDER)
+                lmtp.rcpt(SUPPORT)
+                lmtp.rcpt(SALES)
+                accepted = answers(lmtp, message, recipients=2)
+            process.send_signal(signal.SIGTERM)
+            exit_code = process.wait(timeout=SOCKET_SECONDS)
+    finally:
+        proxy.close()
+
+    # then
+    assert refused == [451, 451]
+    assert stored_meanwhile == 1
+    assert accepted == [250, 250]
+    assert exit_code == 0
+    outcomes = InboundEmail.objects.values_list("outcome", flat=True)
+    assert list(outcomes) == [Outcome.TICKET, Outcome.TICKET]
+    assert Ticket.objects.count() == 2
+
+
+# --- the command -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def mail_receive_process(
+    tmp_path: Path, **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``devdesk mail-receive`` on a free port, with its log in ``tmp_path``."""
+    port = free_port()
+    argv = [sys.executable, "-m", "devdesk.cli", "mail-receive"]
+    log = tmp_path / "mail-receive.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [*argv, "--listen", f"127.0.0.1:{port}"],
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "devdesk.settings",
+                "DEVDESK_DATA_DIR": str(tmp_path / "data"),
+                "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+                "PYTHONUNBUFFERED": "1",
+                **env,
+            },
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        wait_until(
+            lambda: listening(port) or process.poll() is not None,
+            SOCKET_SECONDS,
+            "devdesk mail-receive to listen",
+        )
+        assert process.poll() is None, log.read_text()
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=SOCKET_SECONDS)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_mail_receive_stops_on_sigterm_closing_idle_connections(tmp_path):
+    # No message is sent: an empty SQLite file of its own will do.
+    with (
+        mail_receive_process(tmp_path, DATABASE_URL="") as (process, port),
+        smtplib.LMTP("127.0.0.1", port, timeout=SOCKET_SECONDS) as lmtp,
+    ):
+        assert lmtp.ehlo()[0] == 250  # a mail server keeps its connection open
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=SOCKET_SECONDS) == 0
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            lmtp.noop()
+
+
+@pytest.mark.parametrize("listen", ["2525", "localhost", "127.0.0.1:port", "::1:25"])
+def test_a_listen_address_that_is_not_host_and_port_is_a_clear_error(listen):
+    with pytest.raises(CommandError, match=r"--listen: .* is not HOST:PORT"):
+        call_command("mail_receive", "--listen", listen)
+
+
+def test_a_port_in_use_is_a_clear_error():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(CommandError, match=f"Cannot listen on 127.0.0.1:{port}"):
+            call_command("mail_receive", "--listen", f"127.0.0.1:{port}")
