@@ -187,3 +187,33 @@ class BouncedAddress(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class AutomaticReply(models.Model):
+    """An automatic answer the desk sent to inbound mail. Counted per address to
+    rate-limit answers (a loop breaker even for an auto-responder that does not say
+    it is one), and unique per message and kind, so a task run twice answers once."""
+
+    class Kind(models.TextChoices):
+        ACKNOWLEDGEMENT = "acknowledgement", "New ticket acknowledged"
+        LIMIT = "limit", "Over a limit"
+
+    address = models.CharField(max_length=320)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    inbound = models.ForeignKey(
+        InboundEmail, on_delete=models.CASCADE, related_name="automatic_replies"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["inbound", "kind"], name="automatic_reply_once"
+            )
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["address", "sent_at"], name="automatic_reply_address")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.address}"

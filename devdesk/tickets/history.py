@@ -156,4 +156,16 @@ def describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> s
         return f"{who} split {moved} out of #{data.get('source')} into this ticket"
     if event.kind == kind.MACRO_APPLIED:
         return f"{who} applied the macro “{data.get('macro', '')}”"
+    if event.kind == kind.NOTIFICATION_FAILED:
+        then = (
+            "trying again for a day"
+            if data.get("retrying")
+            else "not tried again, since others got it"
+        )
+        return (
+            f"E-mail to {data.get('recipient', '?')} could not be sent: "
+            f"{data.get('reason', 'unknown error')} ({then})"
+        )
+    if event.kind == kind.NOTIFICATION_SENT:
+        return f"E-mail went out after all to {', '.join(data.get('recipients', []))}"
     return f"{who}: {event.get_kind_display()}"

@@ -337,6 +337,8 @@ class TicketEvent(models.Model):
         SPLIT_TO = "split_to", "Messages split out"
         SPLIT_FROM = "split_from", "Created by a split"
         MACRO_APPLIED = "macro_applied", "Macro applied"
+        NOTIFICATION_FAILED = "notification_failed", "E-mail not sent"
+        NOTIFICATION_SENT = "notification_sent", "E-mail sent after a failure"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -13,11 +13,10 @@ and its event says ``notify: false``, so no task is queued only to find that out
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.mail import EmailMessage
-from django.urls import reverse
+from django.core.mail import EmailMultiAlternatives
 
 from devdesk.accounts.models import User
+from devdesk.intake.mail.outbound import message_email
 from devdesk.tickets.events import subscribe
 from devdesk.tickets.models import Message, TicketEvent
 from devdesk.tickets.tasks import send_message_notification
@@ -40,27 +39,10 @@ def recipients_for(message: Message) -> list[User]:
     return list(seen.values())
 
 
-def build_email(message: Message, recipient: User) -> EmailMessage:
-    ticket = message.ticket
-    author = message.author.display_name if message.author else settings.SITE_NAME
-    if recipient.is_customer:
-        link = settings.SITE_URL + reverse("portal:ticket-detail", args=[ticket.number])
-    else:
-        link = settings.SITE_URL + reverse("desk:ticket-detail", args=[ticket.number])
-    label = "Internal note" if message.is_internal else "New reply"
-    body = (
-        f"{label} from {author} on {ticket.reference}: {ticket.subject}\n\n"
-        f"{message.body}\n\n-- \nView the conversation: {link}\n"
-    )
-    return EmailMessage(
-        subject=f"[{ticket.reference}] {ticket.subject}",
-        body=body,
-        to=[recipient.email],
-        headers={
-            "Auto-Submitted": "auto-generated",
-            "X-Devdesk-Ticket": str(ticket.number),
-        },
-    )
+def build_email(message: Message, recipient: User) -> EmailMultiAlternatives:
+    """The mail telling ``recipient`` about ``message``, threaded with the ticket's
+    earlier mail (see :mod:`devdesk.intake.mail.outbound`); not sent yet."""
+    return message_email(message, recipient)
 
 
 def _on_message_added(event: TicketEvent) -> None:

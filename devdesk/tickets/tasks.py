@@ -6,11 +6,14 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from devdesk.tickets.models import Message
+from devdesk.accounts.models import User
+from devdesk.tickets.events import record_event
+from devdesk.tickets.models import Message, TicketEvent
 
 logger = logging.getLogger(__name__)
 
@@ -26,21 +29,27 @@ def send_message_notification(message_id: int) -> int:
 
     1. Lock the message row, only while ``notified_at`` is empty; a run that finds it
        locked (another worker has it) or already notified sends nothing.
-    2. Send, then set ``notified_at`` in the same transaction.
+    2. Send to each recipient, recording each mail's Message-ID for threading.
+    3. When any went out, or there was nobody to tell, set ``notified_at``. When
+       every send failed (the mail server is down), leave it empty:
+       :func:`requeue_unsent_notifications` tries again later, backing off.
+    4. Note a failure on the ticket, once per recipient (not once per retry), and
+       that the mail went out when a retry succeeds.
+    5. Commit all of it together; then raise the first failure, for the log.
 
     A worker that dies before the commit leaves the message unnotified (the database
-    rolls the lock back), so :func:`requeue_unsent_notifications` sends it later:
-    nothing is lost. Mail is sent at least once; twice only if the worker dies
-    between handing the mail over and the commit. When a later recipient fails after
-    an earlier one was mailed, the message counts as notified (so nobody gets it
-    twice) and the error is raised for the log.
+    rolls the lock back), so the sweep sends it later: nothing is lost. Mail is sent
+    at least once; twice only if the worker dies between handing the mail over and
+    the commit. A recipient who fails while another was mailed is not tried again
+    (so nobody gets it twice); the note on the ticket says so.
 
     SQLite has no row locks: there the transaction holds the database's write lock
     while the mail is handed over, so other writers wait that long.
     """
+    from devdesk.intake.mail.outbound import send_recorded
     from devdesk.tickets.notifications import build_email, recipients_for
 
-    error: Exception | None = None
+    failures: list[tuple[User, Exception]] = []
     with transaction.atomic():
         message = (
             Message.objects.select_for_update(skip_locked=True, of=("self",))
@@ -56,19 +65,88 @@ def send_message_notification(message_id: int) -> int:
         )
         if message is None:
             return 0
-        sent = 0
-        try:
-            for person in recipients_for(message):
-                sent += build_email(message, person).send(fail_silently=False)
-        except Exception as exc:
-            if not sent:  # nothing went out: roll back, a later run sends it all
-                raise
-            error = exc
-        message.notified_at = timezone.now()
-        message.save(update_fields=["notified_at"])
-    if error is not None:
-        raise error
-    return sent
+        sent: list[User] = []
+        for person in recipients_for(message):
+            email = build_email(message, person)
+            try:
+                send_recorded(email, ticket=message.ticket, ticket_message=message)
+            except Exception as exc:
+                failures.append((person, exc))
+            else:
+                sent.append(person)
+        retrying = bool(failures) and not sent
+        if not retrying:
+            message.notified_at = timezone.now()
+            message.save(update_fields=["notified_at"])
+        _note_delivery(message, sent, failures, retrying=retrying)
+    if retrying:
+        _back_off(message_id)
+    if failures:
+        raise failures[0][1]
+    return len(sent)
+
+
+def _note_delivery(
+    message: Message,
+    sent: list[User],
+    failures: list[tuple[User, Exception]],
+    *,
+    retrying: bool,
+) -> None:
+    """Events on the ticket: who could not be mailed and why, once per recipient
+    and message; and who got it after all, when earlier tries had failed."""
+    from devdesk.intake.mail.outbound import send_error_text
+
+    noted = {
+        event.data.get("recipient")
+        for event in message.ticket.events.filter(
+            kind=TicketEvent.Kind.NOTIFICATION_FAILED, data__message_id=message.pk
+        )
+    }
+    for person, exc in failures:
+        if person.email not in noted:
+            record_event(
+                message.ticket,
+                TicketEvent.Kind.NOTIFICATION_FAILED,
+                actor=None,
+                message_id=message.pk,
+                recipient=person.email,
+                reason=send_error_text(exc),
+                retrying=retrying,
+            )
+    if noted and sent:
+        record_event(
+            message.ticket,
+            TicketEvent.Kind.NOTIFICATION_SENT,
+            actor=None,
+            message_id=message.pk,
+            recipients=[person.email for person in sent],
+        )
+
+
+# Retries after a failed send wait twice as long each time (from
+# NOTIFICATION_RETRY_SECONDS), up to this. The count lives in the cache: it is not
+# worth a column, and a lost count only means retrying sooner (the sweep's
+# every-minute pace, the same as for a lost task).
+RETRY_BACKOFF_MAX = timedelta(hours=1)
+
+
+def _retry_key(message_id: int) -> str:
+    return f"notification-retry:{message_id}"
+
+
+def _back_off(message_id: int) -> None:
+    attempts, _ = cache.get(_retry_key(message_id), (0, 0.0))
+    delay = min(
+        settings.NOTIFICATION_RETRY_SECONDS * 2**attempts,
+        RETRY_BACKOFF_MAX.total_seconds(),
+    )
+    retry_at = timezone.now().timestamp() + delay
+    cache.set(
+        _retry_key(message_id),
+        (attempts + 1, retry_at),
+        timeout=REQUEUE_LOOKBACK.total_seconds(),
+    )
 
 
 @task()
@@ -77,8 +155,10 @@ def requeue_unsent_notifications() -> int:
 
     Picks messages written between a day and ``NOTIFICATION_RETRY_SECONDS`` ago whose
     ``notified_at`` is still empty: their first task was lost (a worker killed
-    mid-task, a queue that lost the job) or failed. Run by ``devdesk scheduler``;
-    enqueueing twice is harmless, since the task sends once. Returns how many it queued.
+    mid-task, a queue that lost the job) or failed. One whose send failed waits
+    until its backoff is over (see :func:`_back_off`). Run every minute by
+    ``devdesk scheduler``; enqueueing twice is harmless, since the task sends once.
+    Returns how many it queued.
     """
     now = timezone.now()
     retry_before = now - timedelta(seconds=settings.NOTIFICATION_RETRY_SECONDS)
@@ -91,11 +171,15 @@ def requeue_unsent_notifications() -> int:
         .order_by("created_at")
         .values_list("pk", flat=True)[:REQUEUE_BATCH]
     )
-    for message_id in ids:
+    backoff = cache.get_many([_retry_key(pk) for pk in ids])
+    due = [
+        pk for pk in ids if backoff.get(_retry_key(pk), (0, 0.0))[1] <= now.timestamp()
+    ]
+    for message_id in due:
         send_message_notification.enqueue(message_id)
-    if ids:
-        logger.warning("queued %d unsent notifications again", len(ids))
-    return len(ids)
+    if due:
+        logger.warning("queued %d unsent notifications again", len(due))
+    return len(due)
 
 
 @task()
