@@ -31,6 +31,7 @@ from devdesk.accounts.models import Organization, User
 from devdesk.accounts.services import organization_for_email, unique_slug
 from devdesk.intake.mail import services
 from devdesk.intake.mail.classify import Kind, bounce_details, classify
+from devdesk.intake.mail.outbound import is_desk_address
 from devdesk.intake.mail.parse import MailPart, ParsedMail, Unparseable, parse
 from devdesk.intake.mail.tokens import ticket_number_in
 from devdesk.intake.models import BouncedAddress, EmailThreadId, InboundEmail
@@ -100,7 +101,7 @@ def _route(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
             inbound, "limit", f"Messages can be at most {settings.MAIL_MAX_MIB} MiB."
         )
         return inbound
-    if _from_the_desk(mail.from_address):
+    if is_desk_address(mail.from_address):
         return services.mark(
             inbound,
             Outcome.SUPPRESSED,
@@ -127,13 +128,6 @@ def _earlier_copy(inbound: InboundEmail) -> InboundEmail | None:
     )
 
 
-def _from_the_desk(address: str) -> bool:
-    from devdesk.intake.models import Mailbox
-
-    own = address.lower() == settings.DEFAULT_FROM_EMAIL.lower()
-    return own or Mailbox.objects.filter(address=address.lower()).exists()
-
-
 def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
     sender = sender_for(mail)
     body = _body(mail)
@@ -145,7 +139,7 @@ def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
                     ticket,
                     author=sender,
                     body=body.text,
-                    kind=Message.Kind.PUBLIC,
+                    kind=_kind_of_reply(mail, sender, ticket),
                     channel=Ticket.Channel.EMAIL,
                     uploads=body.uploads,
                 )
@@ -179,6 +173,21 @@ def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
     if outcome == Outcome.TICKET and settings.MAIL_ACKNOWLEDGE:
         _answer(inbound, "acknowledgement")
     return inbound
+
+
+def _kind_of_reply(mail: ParsedMail, sender: User, ticket: Ticket) -> str:
+    """Customers write public replies. Desk staff answering the mail about an
+    internal note, or who may not write to the customer (engineers), write an
+    internal note: a reply by mail must not show the customer a conversation
+    that was never theirs."""
+    if sender.is_customer:
+        return Message.Kind.PUBLIC
+    if not access.can_reply_publicly(sender, ticket):
+        return Message.Kind.INTERNAL
+    answers_note = EmailThreadId.objects.filter(
+        message_id__in=mail.thread_ids, ticket_message__kind=Message.Kind.INTERNAL
+    ).exists()
+    return Message.Kind.INTERNAL if answers_note else Message.Kind.PUBLIC
 
 
 def _open(

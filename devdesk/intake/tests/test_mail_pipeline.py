@@ -493,3 +493,31 @@ def test_signatures_and_quoted_history_are_cut_but_the_original_is_kept(mailbox)
 
     assert inbound.ticket_message.body == "Setting the timeout fixed it.\n\nCarla"
     assert b"Try a longer timeout." in bytes(inbound.raw)
+
+
+@pytest.mark.parametrize(
+    ("answers", "kind"),
+    [("reply", Message.Kind.PUBLIC), ("note", Message.Kind.INTERNAL)],
+)
+def test_an_agent_answering_by_mail_stays_internal_when_the_mail_was_a_note(
+    mailbox, acme_customer, agent, answers, kind
+):
+    ticket = make_ticket(acme_customer)
+    earlier = ticket.messages.get()
+    if answers == "note":
+        earlier.kind = Message.Kind.INTERNAL
+        earlier.save()
+    EmailThreadId.objects.create(
+        message_id="sent-1@skyforge.test",
+        ticket=ticket,
+        ticket_message=earlier,
+        direction=EmailThreadId.Direction.OUTBOUND,
+    )
+
+    inbound = deliver(
+        raw_mail(sender=agent.email, in_reply_to="<sent-1@skyforge.test>")
+    )
+
+    assert inbound.outcome == Outcome.REPLY
+    assert inbound.ticket_message.kind == kind
+    assert inbound.ticket_message.author == agent
