@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django_tasks import task_backends
 from django_tasks.base import Task
 from django_tasks_db.backend import DatabaseBackend
 
+from devdesk.intake.mail.poller import pollable_mailboxes
+from devdesk.intake.tasks import poll_mailboxes, process_pending_mail
 from devdesk.ops.tasks import prune_task_results
 from devdesk.tickets.tasks import prune_ticket_presence, requeue_unsent_notifications
 
@@ -49,6 +52,12 @@ class Periodic:
 
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic(requeue_unsent_notifications, timedelta(minutes=1)),
+    Periodic(process_pending_mail, timedelta(minutes=1)),
+    Periodic(
+        poll_mailboxes,
+        timedelta(seconds=settings.MAIL_POLL_SECONDS),
+        applies=lambda: pollable_mailboxes().exists(),
+    ),
     Periodic(prune_ticket_presence, timedelta(hours=1)),
     Periodic(prune_task_results, timedelta(days=1), applies=uses_database_queue),
 )

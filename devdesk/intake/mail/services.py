@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
@@ -121,14 +122,15 @@ def process(inbound: InboundEmail) -> InboundEmail:
     return run(inbound)
 
 
-def process_pending(*, limit: int = 500) -> int:
+def process_pending(*, limit: int = 500, older_than: timedelta | None = None) -> int:
     """Process what is still ``received`` (a crash or an outage between storing and
-    processing). Returns how many were processed."""
+    processing), oldest first; ``older_than`` leaves what just arrived to the
+    receiver. Returns how many were processed."""
     done = 0
-    pending = InboundEmail.objects.filter(
-        outcome=InboundEmail.Outcome.RECEIVED
-    ).order_by("id")[:limit]
-    for inbound in pending:
+    pending = InboundEmail.objects.filter(outcome=InboundEmail.Outcome.RECEIVED)
+    if older_than is not None:
+        pending = pending.filter(received_at__lt=timezone.now() - older_than)
+    for inbound in pending.order_by("id")[:limit]:
         try:
             process(inbound)
         except DatabaseError:

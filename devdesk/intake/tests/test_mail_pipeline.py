@@ -521,3 +521,23 @@ def test_an_agent_answering_by_mail_stays_internal_when_the_mail_was_a_note(
     assert inbound.outcome == Outcome.REPLY
     assert inbound.ticket_message.kind == kind
     assert inbound.ticket_message.author == agent
+
+
+def test_the_scheduled_sweep_leaves_just_arrived_mail_to_the_receiver(mailbox):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from devdesk.intake.mail.services import store
+    from devdesk.intake.tasks import process_pending_mail
+
+    fresh = store(raw_mail(subject="Just now"), source=InboundEmail.Source.LMTP)
+    stale = store(raw_mail(subject="An hour ago"), source=InboundEmail.Source.LMTP)
+    InboundEmail.objects.filter(pk=stale.pk).update(
+        received_at=timezone.now() - timedelta(hours=1)
+    )
+
+    assert process_pending_mail.call() == 1
+
+    assert InboundEmail.objects.get(pk=stale.pk).outcome == Outcome.TICKET
+    assert InboundEmail.objects.get(pk=fresh.pk).outcome == Outcome.RECEIVED

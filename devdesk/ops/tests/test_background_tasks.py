@@ -302,7 +302,9 @@ def test_scheduler_once_queues_each_periodic_task_for_the_backend(settings):
 
     call_command("scheduler", "--once")
 
+    # (no mailbox polls IMAP here, so the poll is not queued)
     assert sorted(DBTaskResult.objects.values_list("task_path", flat=True)) == [
+        "devdesk.intake.tasks.process_pending_mail",
         "devdesk.ops.tasks.prune_task_results",
         "devdesk.tickets.tasks.prune_ticket_presence",
         "devdesk.tickets.tasks.requeue_unsent_notifications",
@@ -315,6 +317,20 @@ def test_pruning_database_task_results_is_only_queued_for_the_database_queue(cap
     queued = capsys.readouterr().out
     assert "requeue_unsent_notifications" in queued
     assert "prune_task_results" not in queued
+    assert "poll_mailboxes" not in queued
+
+
+@pytest.mark.django_db
+def test_mailboxes_are_polled_only_when_one_has_an_imap_server(capsys):
+    from devdesk.intake.models import Mailbox
+
+    Mailbox.objects.create(address="support@skyforge.test")
+    call_command("scheduler", "--once")
+    assert "poll_mailboxes" not in capsys.readouterr().out
+
+    Mailbox.objects.create(address="imap@skyforge.test", imap_host="127.0.0.1")
+    call_command("scheduler", "--once")
+    assert "poll_mailboxes" in capsys.readouterr().out
 
 
 def test_scheduler_stops_cleanly_on_sigterm(tmp_path):
