@@ -137,8 +137,9 @@ def devdesk_corpus(vendor: str) -> dict[str, Any]:
     env = devdesk_env(
         db,
         {
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": str(outbox),
+            # One .eml file per mail sent, in outbox/mail (the scale-out test's).
+            "EMAIL_BACKEND": "devdesk.ops.tests.outbox.EmailBackend",
+            "DEVDESK_TEST_OUTBOX": str(outbox),
             "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
         },
     )
@@ -164,7 +165,7 @@ def devdesk_corpus(vendor: str) -> dict[str, Any]:
             r["outcome"] == "ticket" and manifest[r["path"]]["bounce_or_dsn"]
             for r in rows
         ),
-        answers=len(answered),
+        answers=len(list((outbox / "mail").glob("*.eml"))),
         answers_to_automatic=sum(
             1 for r in automatic if ids_of.get(r["path"]) in answered
         ),
@@ -187,13 +188,10 @@ def _message_ids(files: list[Path]) -> dict[str, str]:
 def _answered_ids(outbox: Path) -> set[str]:
     """The Message-IDs that automatic answers in ``outbox`` reply to."""
     answered = set()
-    for path in outbox.glob("*.log"):
-        for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
-            if not chunk.strip():
-                continue
-            message = message_from_bytes(chunk.strip(), policy=policy.compat32)
-            if str(message.get("Auto-Submitted", "")).startswith("auto-replied"):
-                answered.add(str(message.get("In-Reply-To", "")).strip().strip("<>"))
+    for path in (outbox / "mail").glob("*.eml"):
+        message = message_from_bytes(path.read_bytes(), policy=policy.compat32)
+        if str(message.get("Auto-Submitted", "")).startswith("auto-replied"):
+            answered.add(str(message.get("In-Reply-To", "")).strip().strip("<>"))
     return answered
 
 
