@@ -186,3 +186,46 @@ def test_summarize_turns_wrk_counts_into_rates_and_means():
     assert out["queries_per_request"] == 12.0
     assert out["db_ms_mean"] == 3.0
     assert out["server_ms_mean"] == 15.0
+
+
+def test_the_mail_table_has_a_row_per_database_and_per_app():
+    corpus = {
+        "messages": 362,
+        "messages_per_second": 50.0,
+        "unhandled_errors": 0,
+        "tickets_created": 190,
+        "bounces_turned_into_tickets": 1,
+        "automatic_answers": 180,
+        "automatic_answers_to_automatic_mail": 0,
+    }
+    mail = {
+        "message_bytes": 10240,
+        "parser": {"messages_per_second": 250.0},
+        "throughput": [
+            {
+                "database": "sqlite",
+                "messages": 100,
+                "connections": 4,
+                "stored_per_second": 120.0,
+                "processed_per_second": 50.0,
+                "errors": 0,
+            }
+        ],
+        "corpus": [
+            {"app": "devdesk", "database": "sqlite", **corpus},
+            {
+                "app": "django-helpdesk",
+                "database": "sqlite",
+                **corpus,
+                "unhandled_errors": 8,
+                "automatic_answers_to_automatic_mail": 67,
+            },
+        ],
+    }
+
+    lines = report.mail_markdown(mail)
+
+    assert "10 KB messages" in lines[0]
+    assert "| sqlite | 100 | 4 | 120.0 | 50.0 | 0 |" in lines
+    assert "| devdesk | sqlite | 362 | 50.0 | 0 | 190 | 1 | 180 | 0 |" in lines
+    assert "| django-helpdesk | sqlite | 362 | 50.0 | 8 | 190 | 1 | 180 | 67 |" in lines
