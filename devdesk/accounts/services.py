@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -56,6 +56,18 @@ def organization_for_email(email: str) -> Organization | None:
         if domain in org.domain_list:
             return org
     return None
+
+
+def find_user_by_email(email: str, users: QuerySet[User] | None = None) -> User | None:
+    """The user with this address, whatever its case. Addresses are stored in lower
+    case (sign-in relies on it), so the unique index answers; a case-blind scan of
+    every user only for an odd one out."""
+    users = User.objects.all() if users is None else users
+    email = email.strip()
+    return (
+        users.filter(email=email.lower()).first()
+        or users.filter(email__iexact=email).first()
+    )
 
 
 def unique_slug(name: str) -> str:

@@ -18,6 +18,7 @@ from django.urls import reverse
 from ninja import HeaderEx, P, Query, Router, Status
 
 from devdesk.accounts.models import Team, User
+from devdesk.accounts.services import find_user_by_email
 from devdesk.api.auth import api_user, check_submission_rate, count_submission
 from devdesk.api.errors import ERROR_STATUSES, ApiError
 from devdesk.api.schemas import (
@@ -167,13 +168,7 @@ def _requester(user: User, requested: int | str | None) -> tuple[User, str]:
     if isinstance(requested, int):
         found = customers.filter(pk=requested).first()
     else:
-        # Addresses are stored in lower case (sign-in relies on it), so the unique
-        # index answers; a case-blind scan of every user only for an odd one out.
-        email = requested.strip()
-        found = (
-            customers.filter(email=email.lower()).first()
-            or customers.filter(email__iexact=email).first()
-        )
+        found = find_user_by_email(requested, customers)
     if found is None:
         raise ApiError(
             422, "invalid_requester", f"requester: there is no customer {requested!r}."

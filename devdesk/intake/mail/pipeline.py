@@ -28,7 +28,11 @@ from mailparser_reply.constants import MAIL_LANGUAGES
 from mailparser_reply.parser import EmailMessage as ReplyText
 
 from devdesk.accounts.models import Organization, User
-from devdesk.accounts.services import organization_for_email, unique_slug
+from devdesk.accounts.services import (
+    find_user_by_email,
+    organization_for_email,
+    unique_slug,
+)
 from devdesk.intake.mail import services
 from devdesk.intake.mail.classify import Kind, bounce_details, classify
 from devdesk.intake.mail.outbound import is_desk_address
@@ -247,7 +251,7 @@ def sender_for(mail: ParsedMail) -> User:
     their own (never one shared with strangers). Contacts get no password; they
     sign in to the portal through a password reset, which proves the address."""
     address = mail.from_address
-    user = User.objects.filter(email__iexact=address).first()
+    user = find_user_by_email(address)
     if user is not None:
         return user
     try:

@@ -149,11 +149,26 @@ def retry(inbound: InboundEmail) -> InboundEmail:
     return process(inbound)
 
 
+# What processing writes on the stored row: never the raw bytes again.
+PROCESSED_FIELDS = (
+    "outcome",
+    "processed_at",
+    "attempts",
+    "message_id",
+    "subject",
+    "from_address",
+    "kind",
+    "reason",
+    "ticket",
+    "ticket_message",
+)
+
+
 def mark(inbound: InboundEmail, outcome: str, **fields: object) -> InboundEmail:
     """Record what became of a message."""
     inbound.outcome = outcome
     inbound.processed_at = timezone.now()
     for name, value in fields.items():
         setattr(inbound, name, value)
-    inbound.save()
+    inbound.save(update_fields=PROCESSED_FIELDS)
     return inbound
