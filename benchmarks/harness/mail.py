@@ -36,9 +36,10 @@ from typing import Any
 
 from benchmarks.harness.procs import Process, free_port
 from benchmarks.harness.targets import PEER_DIR, ROOT, SECRET, WORK, Database
+from devdesk.lib.shared_data import shared_data
 
-CORPUS = ROOT.parent / "shared" / "data" / "emails"
-JIRA = ROOT.parent / "shared" / "data" / "apache-jira-dups-dev" / "tickets.jsonl"
+CORPUS = shared_data("emails")
+JIRA = shared_data("apache-jira-dups-dev/tickets.jsonl")
 MESSAGE_BYTES = 10 * 1024
 DEVDESK = ROOT / ".venv" / "bin" / "devdesk"
 PEER = PEER_DIR / "peer"

@@ -13,8 +13,9 @@ import pytest
 from django.core.management import call_command
 
 from devdesk.intake.models import InboundEmail, Mailbox
+from devdesk.lib.shared_data import shared_data
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "data" / "emails"
+CORPUS = shared_data("emails")
 Outcome = InboundEmail.Outcome
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def manifest() -> list[dict]:
     if not CORPUS.is_dir():
-        pytest.fail(f"the mail corpus is missing: {CORPUS}")
+        pytest.fail(
+            f"the mail corpus is missing: {CORPUS} (set DEVDESK_SHARED_DATA to the "
+            "folder holding emails/)"
+        )
     entries = [json.loads(line) for line in (CORPUS / "manifest.jsonl").open()]
     assert len(entries) == 362
     return entries

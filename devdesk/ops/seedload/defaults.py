@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
-
+from devdesk.lib.shared_data import shared_data
 from devdesk.tickets.models import (
     Ticket,
     TicketEvent,
@@ -23,7 +22,4 @@ Kind = TicketEvent.Kind
 
 def default_source() -> Path:
     """The shared Apache JIRA tickets, next to the repository checkout."""
-    return (
-        Path(settings.BASE_DIR).parent.parent
-        / "shared/data/apache-jira-dups-dev/tickets.jsonl"
-    )
+    return shared_data("apache-jira-dups-dev/tickets.jsonl")
