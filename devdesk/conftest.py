@@ -21,10 +21,7 @@ from devdesk.accounts.tests.factories import (
 def _test_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
     from django.core.cache import cache
 
-    from devdesk.intake.mail.services import forget_mailboxes
-
-    cache.clear()  # sign-in and e-mail limits count in the cache
-    forget_mailboxes()
+    cache.clear()  # sign-in and e-mail limits, and cached mailboxes, live there
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.TASKS = {

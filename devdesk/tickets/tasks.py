@@ -78,7 +78,11 @@ def send_message_notification(message_id: int) -> int:
         if not retrying:
             message.notified_at = timezone.now()
             message.save(update_fields=["notified_at"])
-        _note_delivery(message, sent, failures, retrying=retrying)
+        # Only a send with failures, now or in an earlier try (which left its
+        # backoff in the cache), has anything to note: the common case reads no
+        # events at all.
+        if failures or cache.get(_retry_key(message_id)) is not None:
+            _note_delivery(message, sent, failures, retrying=retrying)
     if retrying:
         _back_off(message_id)
     if failures:

@@ -34,6 +34,7 @@ from django.utils.html import escape, linebreaks, urlize
 from django_tasks import task
 
 from devdesk.accounts.models import User
+from devdesk.intake.mail.services import active_mailboxes, default_mailbox
 from devdesk.intake.mail.tokens import TOKEN_RE, ticket_token
 from devdesk.intake.models import AutomaticReply, EmailThreadId, InboundEmail, Mailbox
 from devdesk.lib.markdown import render_markdown
@@ -88,24 +89,20 @@ def ticket_mailbox(ticket: Ticket | None) -> Mailbox | None:
     )
     if first is not None:
         return first.mailbox
-    return (
-        Mailbox.objects.filter(is_default=True, is_active=True).order_by("id").first()
-    )
+    return default_mailbox()
 
 
-def sender_for(mailbox: Mailbox | None) -> Sender:
+def sender_of(mailbox: Mailbox | None) -> Sender:
     if mailbox is None:
         return Sender(address=default_address(), name=settings.SITE_NAME)
     return Sender(address=mailbox.address, name=mailbox.name or settings.SITE_NAME)
 
 
 def is_desk_address(address: str) -> bool:
-    """Whether ``address`` is one of the desk's own (a mailbox or the default)."""
+    """Whether ``address`` is one of the desk's own (an active mailbox, or the
+    default sender)."""
     address = address.strip().lower()
-    return (
-        address == default_address().lower()
-        or Mailbox.objects.filter(address=address).exists()
-    )
+    return address == default_address().lower() or address in active_mailboxes()
 
 
 def subject_for(subject: str, number: int | None, *, reply: bool) -> str:
@@ -218,7 +215,7 @@ def message_email(message: Message, recipient: User) -> EmailMultiAlternatives:
     people get the ticket and who wrote, and a link to the desk (not an invitation
     to answer by mail: that would be a public reply, also to an internal note)."""
     ticket = message.ticket
-    sender = sender_for(ticket_mailbox(ticket))
+    sender = sender_of(ticket_mailbox(ticket))
     author = message.author.display_name if message.author else sender.name
     ids = _thread_ids(message, for_customer=recipient.is_customer)
     if recipient.is_customer:
@@ -355,7 +352,7 @@ def automatic_reply_email(
     automatic (RFC 3834) so their own responder stays quiet."""
     ticket = inbound.ticket
     mailbox = inbound.mailbox if inbound.mailbox and inbound.mailbox.is_active else None
-    sender = sender_for(mailbox or ticket_mailbox(ticket))
+    sender = sender_of(mailbox or ticket_mailbox(ticket))
     link = (
         settings.SITE_URL + reverse("portal:ticket-detail", args=[ticket.number])
         if ticket is not None

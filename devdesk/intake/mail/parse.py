@@ -88,15 +88,15 @@ def parse(raw: bytes) -> ParsedMail:
     if not list(first.keys()):
         raise Unparseable("The message has no header lines: it is not an e-mail.")
     message = _with_real_boundary(first, raw)
+    raw_headers = _raw_headers(message)
     from_name, from_address = _address(message, "From")
     if not from_address:
         from_name, from_address = _address(message, "Sender")
     if not from_address:
-        from_address = _salvaged_from(message, raw)
+        from_address = _salvaged_from(raw_headers.get("from", ""), raw)
     if not from_address:
         _, from_address = _address(message, "Return-Path")
     text, html = _body(message)
-    raw_headers = _raw_headers(message)
     return ParsedMail(
         message=message,
         message_id=(message_ids(raw_headers.get("message-id", "")) or [""])[0],
@@ -187,10 +187,9 @@ def _address_pairs(message: Message, name: str) -> list[tuple[str, str]]:
     ]
 
 
-def _salvaged_from(message: Message, raw: bytes) -> str:
-    """An address from a From header that does not parse (``Big Bug bb@bug.com``),
-    or that a broken line before it pushed out of the header block."""
-    text = next((str(v) for k, v in message.raw_items() if k.lower() == "from"), "")
+def _salvaged_from(text: str, raw: bytes) -> str:
+    """An address from a From header (as it arrived) that does not parse (``Big Bug
+    bb@bug.com``), or that a broken line before it pushed out of the header block."""
     if not text:
         head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
         found = FROM_LINE_RE.search(head.decode("utf-8", "replace"))

@@ -135,7 +135,8 @@ def _earlier_copy(inbound: InboundEmail) -> InboundEmail | None:
 def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
     sender = sender_for(mail)
     body = _body(mail)
-    ticket, follows = _thread(mail, sender)
+    known = _known(mail.thread_ids)
+    ticket, follows = _thread(mail, sender, known)
     try:
         with transaction.atomic():
             if ticket is not None:
@@ -143,7 +144,7 @@ def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
                     ticket,
                     author=sender,
                     body=body.text,
-                    kind=_kind_of_reply(mail, sender, ticket),
+                    kind=_kind_of_reply(known, sender, ticket),
                     channel=Ticket.Channel.EMAIL,
                     uploads=body.uploads,
                 )
@@ -168,10 +169,10 @@ def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
     except IntegrityError:
         # Another delivery of this Message-ID won the race: one message, not two.
         inbound.refresh_from_db(fields=["attempts"])
-        known = EmailThreadId.objects.filter(message_id=inbound.message_id).first()
-        if known is None:
+        winner = EmailThreadId.objects.filter(message_id=inbound.message_id).first()
+        if winner is None:
             raise
-        return services.mark(inbound, Outcome.DUPLICATE, ticket_id=known.ticket_id)
+        return services.mark(inbound, Outcome.DUPLICATE, ticket_id=winner.ticket_id)
     if body.over_limit:
         _answer(inbound, "limit", " ".join(body.over_limit))
     if outcome == Outcome.TICKET and settings.MAIL_ACKNOWLEDGE:
@@ -179,7 +180,7 @@ def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
     return inbound
 
 
-def _kind_of_reply(mail: ParsedMail, sender: User, ticket: Ticket) -> str:
+def _kind_of_reply(known: list[EmailThreadId], sender: User, ticket: Ticket) -> str:
     """Customers write public replies. Desk staff answering the mail about an
     internal note, or who may not write to the customer (engineers), write an
     internal note: a reply by mail must not show the customer a conversation
@@ -188,9 +189,10 @@ def _kind_of_reply(mail: ParsedMail, sender: User, ticket: Ticket) -> str:
         return Message.Kind.PUBLIC
     if not access.can_reply_publicly(sender, ticket):
         return Message.Kind.INTERNAL
-    answers_note = EmailThreadId.objects.filter(
-        message_id__in=mail.thread_ids, ticket_message__kind=Message.Kind.INTERNAL
-    ).exists()
+    answers_note = any(
+        row.ticket_message is not None and row.ticket_message.is_internal
+        for row in known
+    )
     return Message.Kind.INTERNAL if answers_note else Message.Kind.PUBLIC
 
 
@@ -217,19 +219,12 @@ def _open(
     return submit(new, acting_user=None).ticket
 
 
-def _thread(mail: ParsedMail, sender: User) -> tuple[Ticket | None, Ticket | None]:
+def _thread(
+    mail: ParsedMail, sender: User, known: list[EmailThreadId]
+) -> tuple[Ticket | None, Ticket | None]:
     """The ticket this message continues (if the sender may write on it), and a
     closed ticket it follows up on (a new ticket then says so)."""
-    candidates: list[Ticket] = []
-    ids = mail.thread_ids
-    if ids:
-        known = {
-            row.message_id: row.ticket
-            for row in EmailThreadId.objects.filter(message_id__in=ids).select_related(
-                "ticket"
-            )
-        }
-        candidates += [known[mid] for mid in ids if mid in known]
+    candidates = [row.ticket for row in known]
     number = ticket_number_in(mail.subject)
     if number is not None:
         candidates += list(Ticket.objects.filter(number=number))
@@ -357,7 +352,7 @@ def _bounce(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
                 last_bounced_at=now,
                 last_reason=details.reason,
             )
-    ticket = _known_ticket(details.original_ids)
+    ticket = _known_ticket(_known(details.original_ids))
     if ticket is not None:
         who = ", ".join(details.recipients) or "a recipient"
         kind = "bounced" if details.permanent else "is delayed"
@@ -370,7 +365,7 @@ def _bounce(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
 
 
 def _auto_reply(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
-    ticket = _known_ticket(mail.thread_ids)
+    ticket = _known_ticket(_known(mail.thread_ids))
     if ticket is not None:
         text = reply_text(mail.text)[:2000]
         add_system_note(
@@ -381,17 +376,23 @@ def _auto_reply(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
     return services.mark(inbound, Outcome.SUPPRESSED, ticket=ticket)
 
 
-def _known_ticket(message_ids: list[str]) -> Ticket | None:
+def _known(message_ids: list[str]) -> list[EmailThreadId]:
+    """The desk's records of these Message-IDs, in their order (nearest first), with
+    their tickets and messages: one query, read by threading and by the kind of
+    reply."""
     if not message_ids:
-        return None
-    known = {
-        row.message_id: row.ticket_id
-        for row in EmailThreadId.objects.filter(message_id__in=message_ids)
+        return []
+    rows = {
+        row.message_id: row
+        for row in EmailThreadId.objects.filter(
+            message_id__in=message_ids
+        ).select_related("ticket", "ticket_message")
     }
-    for mid in message_ids:
-        if mid in known:
-            return Ticket.objects.get(pk=known[mid])
-    return None
+    return [rows[mid] for mid in message_ids if mid in rows]
+
+
+def _known_ticket(known: list[EmailThreadId]) -> Ticket | None:
+    return known[0].ticket if known else None
 
 
 def _answer(inbound: InboundEmail, kind: str, detail: str = "") -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -54,35 +54,38 @@ def store(
 
 def mailbox_for(recipients: Sequence[str]) -> Mailbox | None:
     """The first active mailbox among the envelope recipients, else the default."""
-    boxes = _active_mailboxes()
+    boxes = active_mailboxes()
     for recipient in recipients:
         found = boxes.get(recipient.strip().strip("<>").lower())
         if found is not None:
             return found
-    return next((box for box in boxes.values() if box.is_default), None)
+    return default_mailbox()
 
 
-# The active mailboxes, read again after MAILBOX_CACHE_SECONDS or when one is saved
-# in this process: a handful of rows every message would otherwise query.
-MAILBOX_CACHE_SECONDS = 10.0
-_mailboxes: tuple[float, dict[str, Mailbox]] = (0.0, {})
+def default_mailbox() -> Mailbox | None:
+    """The active mailbox marked default (Reply-To of tickets from other channels)."""
+    return next((box for box in active_mailboxes().values() if box.is_default), None)
 
 
-def _active_mailboxes() -> dict[str, Mailbox]:
-    global _mailboxes
-    read_at, boxes = _mailboxes
-    if time.monotonic() - read_at > MAILBOX_CACHE_SECONDS:
+# The active mailboxes, in the cache (shared by every process with CACHE_URL) for
+# MAILBOX_CACHE_SECONDS or until one is saved: a handful of rows every message
+# would otherwise query.
+MAILBOX_CACHE_KEY = "intake:active-mailboxes"
+MAILBOX_CACHE_SECONDS = 10
+
+
+def active_mailboxes() -> dict[str, Mailbox]:
+    """Every active mailbox by address."""
+    boxes: dict[str, Mailbox] | None = cache.get(MAILBOX_CACHE_KEY)
+    if boxes is None:
         boxes = {box.address: box for box in Mailbox.objects.filter(is_active=True)}
-        _mailboxes = (time.monotonic(), boxes)
+        cache.set(MAILBOX_CACHE_KEY, boxes, MAILBOX_CACHE_SECONDS)
     return boxes
 
 
 @receiver([post_save, post_delete], sender=Mailbox)
-def forget_mailboxes(**kwargs: object) -> None:
-    """Read the mailboxes again next time (also for tests, whose rollbacks send no
-    signals)."""
-    global _mailboxes
-    _mailboxes = (0.0, {})
+def _forget_mailboxes(**kwargs: object) -> None:
+    cache.delete(MAILBOX_CACHE_KEY)
 
 
 def receive(

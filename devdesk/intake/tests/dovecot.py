@@ -23,6 +23,8 @@ from string import Template
 
 from imapclient import IMAPClient
 
+from devdesk.tests.processes import free_port
+
 DOVECOT = "/usr/sbin/dovecot"
 START_SECONDS = 10.0
 PASSWORD = "imap-test-password"
@@ -149,14 +151,6 @@ def running_dovecot() -> Iterator[Dovecot]:
                 process.kill()
                 process.wait()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _configure(dovecot: Dovecot) -> None:

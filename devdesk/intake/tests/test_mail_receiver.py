@@ -29,7 +29,7 @@ from devdesk.intake.mail.receiver import Receiver
 from devdesk.intake.models import InboundEmail, Mailbox
 from devdesk.intake.tests.mail import raw_mail
 from devdesk.intake.tests.tcp_proxy import TcpProxy
-from devdesk.ops.tests.test_scale_out import database_url, free_port, wait_until
+from devdesk.tests.processes import database_url, free_port, wait_until
 from devdesk.tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -40,7 +40,6 @@ import random
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -54,7 +53,6 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -66,6 +64,7 @@ from devdesk.accounts.models import Organization, User
 from devdesk.accounts.services import create_api_token
 from devdesk.accounts.tests.factories import OrganizationFactory, UserFactory
 from devdesk.intake.models import IdempotencyKey
+from devdesk.tests.processes import database_url, free_port, wait_until
 from devdesk.tickets.models import Message, Ticket
 from devdesk.tickets.tests.factories import make_ticket
 
@@ -87,20 +86,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 # --- processes -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def parent_of(pid: int) -> int | None:
@@ -216,16 +201,6 @@ def claimed_redis_db() -> Iterator[int]:
                 return
             client.delete(REDIS_CLAIM)
     pytest.fail("no free Redis database (1-15) for the scale-out test")
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    auth = quote(s["USER"] or "", safe="")
-    if s["PASSWORD"]:
-        auth += ":" + quote(s["PASSWORD"], safe="")
-    return (
-        f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    )
 
 
 # --- clients -------------------------------------------------------------------
