@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "devdesk.accounts",
     "devdesk.tickets",
     "devdesk.intake",
+    "devdesk.triage",
     "devdesk.search",
     "devdesk.api",
     "devdesk.ops",
