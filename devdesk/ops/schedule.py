@@ -17,12 +17,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django_tasks import task_backends
 from django_tasks.base import Task
-from django_tasks_db.backend import DatabaseBackend
 
 from devdesk.intake.mail.poller import pollable_mailboxes
 from devdesk.intake.tasks import poll_mailboxes, process_pending_mail
+from devdesk.lib.tasks import uses_database_queue
 from devdesk.ops.tasks import prune_task_results
 from devdesk.tickets.tasks import prune_ticket_presence, requeue_unsent_notifications
 
@@ -32,10 +31,6 @@ logger = logging.getLogger(__name__)
 RETRY_SECONDS = 30.0
 # Wake at least this often, so a stop request is never kept waiting long.
 MAX_SLEEP_SECONDS = 60.0
-
-
-def uses_database_queue() -> bool:
-    return isinstance(task_backends["default"], DatabaseBackend)
 
 
 @dataclass(frozen=True)

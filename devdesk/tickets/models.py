@@ -101,6 +101,8 @@ class Ticket(models.Model):
 
     # The ticket's tags as a list, where ``TicketQuerySet.for_inbox()`` loaded them.
     tag_list: list[Tag]
+    # The first message, on a ticket just made by ``services.open_ticket()``.
+    opening_message: Message
 
     class Status(models.TextChoices):
         NEW = "new", "New"

@@ -171,7 +171,7 @@ def open_ticket(new: NewTicket, *, acting_user: User | None) -> Ticket:
             actor=acting_user,
             data={"channel": new.channel, "requester": new.requester.email},
         )
-        _, message_added = _write_message(
+        ticket.opening_message, message_added = _write_message(
             ticket,
             author=new.requester,
             body=body,

@@ -38,6 +38,7 @@ from devdesk.intake.mail.services import active_mailboxes, default_mailbox
 from devdesk.intake.mail.tokens import TOKEN_RE, ticket_token
 from devdesk.intake.models import AutomaticReply, EmailThreadId, InboundEmail, Mailbox
 from devdesk.lib.markdown import render_markdown
+from devdesk.lib.tasks import enqueue_with_transaction
 from devdesk.tickets.models import Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -267,7 +268,8 @@ def message_email(message: Message, recipient: User) -> EmailMultiAlternatives:
 
 
 def queue_automatic_reply(inbound: InboundEmail, kind: str, detail: str = "") -> None:
-    """Queue an automatic answer to ``inbound`` after the transaction commits:
+    """Queue an automatic answer to ``inbound`` with the transaction (see
+    :func:`~devdesk.lib.tasks.enqueue_with_transaction`):
     ``"acknowledgement"`` for a new ticket opened by mail (off with
     ``MAIL_ACKNOWLEDGE=False``), ``"limit"`` for a message over a limit, with
     ``detail`` saying what was left out. :func:`send_automatic_reply` decides
@@ -276,7 +278,7 @@ def queue_automatic_reply(inbound: InboundEmail, kind: str, detail: str = "") ->
     if checked == AutomaticReply.Kind.ACKNOWLEDGEMENT and not settings.MAIL_ACKNOWLEDGE:
         return
     inbound_id = inbound.pk
-    transaction.on_commit(
+    enqueue_with_transaction(
         lambda: send_automatic_reply.enqueue(inbound_id, checked, detail)
     )
 

@@ -56,10 +56,6 @@ class ParsedMail:
     subject: str
     from_name: str
     from_address: str
-    reply_to: str
-    to: list[str]
-    cc: list[str]
-    date: datetime | None
     in_reply_to: list[str]
     references: list[str]
     text: str  # the body as text (HTML-only mail turned into Markdown)
@@ -71,6 +67,23 @@ class ParsedMail:
 
     def header(self, name: str) -> str:
         return self.raw_headers.get(name.lower(), "")
+
+    # Read on demand: processing needs none of these, and each parsed header costs.
+    @property
+    def reply_to(self) -> str:
+        return _address(self.message, "Reply-To")[1]
+
+    @property
+    def to(self) -> list[str]:
+        return _addresses(self.message, "To")
+
+    @property
+    def cc(self) -> list[str]:
+        return _addresses(self.message, "Cc")
+
+    @property
+    def date(self) -> datetime | None:
+        return _date(self.raw_headers.get("date", ""))
 
     @property
     def thread_ids(self) -> list[str]:
@@ -103,10 +116,6 @@ def parse(raw: bytes) -> ParsedMail:
         subject=_one_line(header_text(message, "Subject")),
         from_name=from_name,
         from_address=from_address,
-        reply_to=_address(message, "Reply-To")[1],
-        to=_addresses(message, "To"),
-        cc=_addresses(message, "Cc"),
-        date=_date(raw_headers.get("date", "")),
         in_reply_to=message_ids(raw_headers.get("in-reply-to", "")),
         references=message_ids(raw_headers.get("references", "")),
         text=text,

@@ -11,11 +11,16 @@ acknowledged is never lost:
    a temporary failure, so the mail server keeps the message and delivers it again
    later. LMTP answers once per recipient (RFC 2033 section 4.2), all alike, since
    the message is stored once.
-3. Then a single processing thread turns stored messages into tickets and replies
-   in the order they arrived, so a reply right behind the message it answers finds
-   that ticket. A failure there leaves the row ``received`` for
+3. Then one processor turns stored messages into tickets and replies in the order
+   they arrived, so a reply right behind the message it answers finds that ticket.
+   ``devdesk mail-receive`` runs it in a child process (``devdesk mail-process
+   --stdin``, handed the stored rows' ids through a pipe), so that receiving and
+   processing each have a core; a :class:`Receiver` made in-process (the tests,
+   whose in-memory database only their own process can see) uses a thread. A
+   failure there leaves the row ``received`` for
    :func:`~devdesk.intake.mail.services.process_pending`; it never changes an
-   answer already given.
+   answer already given. A processor that died is started again for the next
+   message; what it held is picked up by the periodic task.
 
 Size: SIZE advertises twice ``MAIL_MAX_MIB`` and anything bigger gets 552. A message
 between the limit and twice the limit is stored, and the pipeline answers its
@@ -31,18 +36,20 @@ import contextlib
 import logging
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from types import FrameType
-from typing import AnyStr
+from typing import IO, AnyStr
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, connections
+from django.db import DatabaseError, connection, connections
 
 from devdesk.intake.mail.services import process, store
 from devdesk.intake.models import InboundEmail
@@ -78,7 +85,9 @@ class Receiver:
     """An LMTP (or, with ``smtp=True``, SMTP) server running in a thread of its own:
     :meth:`start` it, then :meth:`stop` it. It is also the aiosmtpd handler."""
 
-    def __init__(self, host: str, port: int, *, smtp: bool = False) -> None:
+    def __init__(
+        self, host: str, port: int, *, smtp: bool = False, child: bool = False
+    ) -> None:
         self.host, self.port = host, port
         self.source = InboundEmail.Source.SMTP if smtp else InboundEmail.Source.LMTP
         self._session_class: type[_SMTP] = _SMTP if smtp else _LMTP
@@ -94,7 +103,10 @@ class Receiver:
         self._storing = ThreadPoolExecutor(
             STORE_THREADS, thread_name_prefix="mail-store"
         )
+        # One thread hands stored messages over, in order: to the child process
+        # (``child=True``) or to :func:`_process` itself.
         self._processing = ThreadPoolExecutor(1, thread_name_prefix="mail-process")
+        self._child = ChildProcessor() if child else None
 
     def start(self) -> tuple[str, int]:
         """Listen and serve. Returns the address listened on (port 0 picks a free
@@ -155,7 +167,8 @@ class Receiver:
 
     def _queue_processing(self, stored: Future[int]) -> None:
         if not stored.cancelled() and stored.exception() is None:
-            self._processing.submit(_process, stored.result())
+            hand_over = self._child.hand_over if self._child else _process
+            self._processing.submit(hand_over, stored.result())
 
     def _new_session(self) -> _SMTP:
         session = self._session_class(
@@ -201,6 +214,8 @@ class Receiver:
         for pool, threads in ((self._storing, STORE_THREADS), (self._processing, 1)):
             _close_connections(pool, threads)
             pool.shutdown(wait=True)
+        if self._child is not None:
+            self._child.stop()
         self._loop.close()
 
 
@@ -241,9 +256,11 @@ class _LMTP(_SMTP, LMTP):
 
 @contextmanager
 def _database() -> Iterator[None]:
-    """Around each use of the ORM from a receiver thread, as Django does around each
-    request: a connection broken by a database restart is dropped, not reused."""
-    close_old_connections()
+    """Around each use of the ORM from a receiver thread: a connection broken by a
+    database restart is dropped, not reused. A sound one is kept from message to
+    message (unlike a web request's, with ``CONN_MAX_AGE`` 0): opening one per
+    message costs more than processing it, SQLite's most of all, whose last
+    connection to close also checkpoints its write-ahead log."""
     # A connection that died while idle would fail the next message with a 451;
     # checking it first (what CONN_HEALTH_CHECKS does per request) costs one
     # round trip on PostgreSQL and nothing on SQLite.
@@ -252,7 +269,9 @@ def _database() -> Iterator[None]:
     try:
         yield
     finally:
-        close_old_connections()
+        if connection.errors_occurred:
+            connection.close_if_unusable_or_obsolete()
+            connection.errors_occurred = False
 
 
 def _close_connections(pool: ThreadPoolExecutor, threads: int) -> None:
@@ -292,6 +311,73 @@ def _process(pk: int) -> None:
     logger.info("mail %s <%s>: %s%s", pk, inbound.message_id, inbound.outcome, ticket)
 
 
+class ChildProcessor:
+    """``devdesk mail-process --stdin`` in a child process, fed the ids of stored
+    messages one per line. Used from one thread at a time (the receiver's hand-over
+    thread)."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._input: IO[str] | None = None
+
+    def hand_over(self, pk: int) -> None:
+        for _ in range(2):  # once more with a new child, if this one died
+            if not self._running():
+                self._start()
+            try:
+                self._write(f"{pk}\n")
+                return
+            except OSError:  # BrokenPipeError: it exited
+                logger.warning("mail processor exited; starting another")
+                self._input = None
+        logger.error("mail %s stored, processing left to the periodic task", pk)
+
+    def _running(self) -> bool:
+        return (
+            self._input is not None
+            and self._process is not None
+            and self._process.poll() is None
+        )
+
+    def _start(self) -> None:
+        argv = [sys.executable, "-m", "devdesk.cli", "mail-process", "--stdin"]
+        self._process = subprocess.Popen(  # noqa: S603 - our own command
+            argv, stdin=subprocess.PIPE, text=True, start_new_session=True
+        )
+        self._input = self._process.stdin
+
+    def _write(self, line: str) -> None:
+        if self._input is None:
+            raise BrokenPipeError("no mail processor")
+        self._input.write(line)
+        self._input.flush()
+
+    def stop(self) -> None:
+        """Close its input: it processes what it was handed, then exits."""
+        process, stream = self._process, self._input
+        self._process = self._input = None
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+        if process is None:
+            return
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            logger.warning("mail processor still busy; the periodic task takes over")
+            process.kill()
+            process.wait()
+
+
+def process_stream(lines: Iterator[str]) -> None:
+    """The child's side: process each stored message whose id arrives, in order,
+    until the input ends."""
+    for line in lines:
+        if line.strip().isdigit():
+            _process(int(line))
+    connections.close_all()
+
+
 def serve(host: str, port: int, *, smtp: bool = False) -> None:
     """Run a receiver until SIGTERM or SIGINT, then stop it cleanly (see
     :meth:`Receiver.stop`). Call it from the main thread; raises :class:`OSError`
@@ -303,7 +389,7 @@ def serve(host: str, port: int, *, smtp: bool = False) -> None:
 
     # aiosmtpd logs every command at INFO; devdesk logs one line per message.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    receiver = Receiver(host, port, smtp=smtp)
+    receiver = Receiver(host, port, smtp=smtp, child=True)
     receiver.start()
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)

@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from devdesk.accounts.models import User
 from devdesk.accounts.tests.factories import OrganizationFactory, UserFactory
 from devdesk.intake.mail import services
+from devdesk.intake.mail.pipeline import reply_text
 from devdesk.intake.mail.services import process_pending, receive, retry
 from devdesk.intake.models import BouncedAddress, EmailThreadId, InboundEmail, Mailbox
 from devdesk.intake.tests.mail import raw_mail
@@ -541,3 +542,23 @@ def test_the_scheduled_sweep_leaves_just_arrived_mail_to_the_receiver(mailbox):
 
     assert InboundEmail.objects.get(pk=stale.pk).outcome == Outcome.TICKET
     assert InboundEmail.objects.get(pk=fresh.pk).outcome == Outcome.RECEIVED
+
+
+@pytest.mark.parametrize(
+    ("text", "cut"),
+    [
+        ("Thanks!\n\nOn Mon, 2 Dec 2026, Ann <ann@x.test> wrote:\n> old", "Thanks!"),
+        ("Danke.\n\nAm 2.12.2026 schrieb Ann:\n> alt", "Danke."),
+        ("Merci.\n\nLe 2 déc. 2026, Ann a écrit :\n> ancien", "Merci."),
+        ("Fixed it.\n\n-----Original Message-----\nFrom: Ann\nold", "Fixed it."),
+        ("It works now.\n\n-- \nAnn Example\nACME Corp", "It works now."),
+        ("Done.\n\nSent from my phone", "Done."),
+    ],
+)
+def test_quoted_history_and_signatures_are_cut(text, cut):
+    assert reply_text(text) == cut
+
+
+def test_text_without_quotes_or_signature_is_kept_whole():
+    text = "Line one: from the logs\n- a list item\n-- not a separator\n" * 50
+    assert reply_text(text) == text

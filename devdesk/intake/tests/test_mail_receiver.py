@@ -15,6 +15,7 @@ import os
 import signal
 import smtplib
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -327,6 +328,61 @@ def test_mail_receive_stops_on_sigterm_closing_idle_connections(tmp_path):
         assert process.wait(timeout=SOCKET_SECONDS) == 0
         with pytest.raises(smtplib.SMTPServerDisconnected):
             lmtp.noop()
+
+
+def test_the_processor_process_that_died_is_replaced_and_stopping_waits_for_it(
+    tmp_path,
+):
+    # given: a receiver on a SQLite file of its own, which has processed a message
+    env = {"DATABASE_URL": "", "DEVDESK_DATA_DIR": str(tmp_path / "data")}
+    subprocess.run(
+        [sys.executable, "-m", "devdesk.cli", "migrate", "-v0"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "devdesk.settings", **env},
+        check=True,
+    )
+    database = tmp_path / "data" / "devdesk.sqlite3"
+
+    def outcomes() -> list[str]:
+        with contextlib.closing(sqlite3.connect(database, timeout=30)) as db:
+            rows = db.execute("SELECT outcome FROM intake_inboundemail ORDER BY id")
+            return [outcome for (outcome,) in rows]
+
+    with mail_receive_process(tmp_path, DATABASE_URL="") as (process, port):
+        with smtplib.LMTP("127.0.0.1", port, timeout=SOCKET_SECONDS) as lmtp:
+            lmtp.sendmail(SENDER, [SUPPORT], wire(raw_mail(subject="First")))
+            wait_until(lambda: outcomes() == [Outcome.TICKET], SOCKET_SECONDS, "one")
+            processor = child_of(process.pid)
+            # when: its processor process dies, and more mail comes
+            os.kill(processor, signal.SIGKILL)
+            wait_until(lambda: not alive(processor), SOCKET_SECONDS, "it to die")
+            for n in range(3):
+                lmtp.sendmail(SENDER, [SUPPORT], wire(raw_mail(subject=f"More {n}")))
+        # and the receiver is stopped at once
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(timeout=SOCKET_SECONDS)
+
+    # then: another processor took the new mail, and stopping waited for it
+    assert exit_code == 0
+    assert outcomes() == [Outcome.TICKET] * 4
+    assert child_of(process.pid) is None
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a dead process its parent has not reaped is a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def child_of(pid: int) -> int | None:
+    """The first child process of ``pid``, by Linux's /proc."""
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            children = (task / "children").read_text().split()
+            if children:
+                return int(children[0])
+    return None
 
 
 @pytest.mark.parametrize("listen", ["2525", "localhost", "127.0.0.1:port", "::1:25"])
