@@ -1,0 +1,147 @@
+"""The demo's escalations to engineering trackers: a GitHub endpoint, an issue in
+it shared by three customers' tickets that GitHub reported closed as fixed (so each
+ticket has a drafted update waiting for its owner), and an API Platform issue in
+progress shared by two more.
+
+Written through the services: ``escalate`` for each ticket, the delivery's
+attempt recorded as the receiver's answer (no request leaves the demo), and the
+fix arriving as a signed GitHub ``issues`` webhook through ``receive_webhook``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from devdesk.accounts.models import Team, User
+from devdesk.ops.demo.content import Cast
+from devdesk.tickets.models import Ticket
+from devdesk.triage.escalation import escalate, set_issue_status
+from devdesk.triage.escalation.inbound import receive_webhook
+from devdesk.triage.escalation.outgoing import record_attempt
+from devdesk.triage.models import (
+    EngineeringIssue,
+    TrackerKind,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+ENDPOINT_NAME = "Skyforge SDKs on GitHub (demo)"
+ENDPOINT_URL = "https://hooks.skyforge.example/devdesk/github"
+GITHUB_REPO = "skyforge/sdk-python"
+GITHUB_NUMBER = 412
+
+
+def _candidates(cast: Cast) -> list[Ticket]:
+    """Unresolved customer tickets with an owner, oldest first: the stable choice
+    for a seed."""
+    return list(
+        Ticket.objects.filter(
+            organization__slug__in=[o.slug for o in cast.customers],
+            status__in=[
+                Ticket.Status.NEW,
+                Ticket.Status.OPEN,
+                Ticket.Status.PENDING_CUSTOMER,
+            ],
+            owner__isnull=False,
+            merged_into__isnull=True,
+            partner_organization__isnull=True,
+        )
+        .select_related("owner")
+        .order_by("number")[:5]
+    )
+
+
+def write_escalations(cast: Cast, *, now: datetime) -> None:
+    """The endpoint, the two engineering issues and their tickets (see above)."""
+    tickets = _candidates(cast)
+    if len(tickets) < 5:
+        return
+    sdk_team = Team.objects.get(slug="sdk-engineering")
+    api_team = Team.objects.get(slug="api-platform")
+    endpoint = WebhookEndpoint.objects.create(
+        name=ENDPOINT_NAME, tracker=TrackerKind.GITHUB, url=ENDPOINT_URL
+    )
+    shared, platform = tickets[:3], tickets[3:]
+    issue: EngineeringIssue | None = None
+    for i, ticket in enumerate(shared):
+        issue = escalate(
+            ticket,
+            acting_user=ticket.owner,
+            team=sdk_team,
+            endpoint=endpoint,
+            issue=issue,
+            external_key="" if issue else f"{GITHUB_REPO}#{GITHUB_NUMBER}",
+            external_url=""
+            if issue
+            else f"https://github.com/{GITHUB_REPO}/issues/{GITHUB_NUMBER}",
+            reason="Same retry-after-timeout bug in the Python SDK as the "
+            "other linked tickets; customer is blocked in production."
+            if i
+            else "The Python SDK retries a timed-out capture without its "
+            "idempotency key, so some payments are captured twice.",
+            now=now,
+        )
+    for delivery in WebhookDelivery.objects.filter(endpoint=endpoint):
+        record_attempt(
+            delivery, status_code=202, now=delivery.created_at, duration_ms=84
+        )
+    _github_says_fixed(endpoint, now=now)
+    other: EngineeringIssue | None = None
+    for ticket in platform:
+        other = escalate(
+            ticket,
+            acting_user=ticket.owner,
+            team=api_team,
+            issue=other,
+            reason="Webhook signatures fail after key rotation; needs API Platform.",
+            now=now,
+        )
+    if other is not None:
+        engineer = User.objects.filter(teams=api_team, role=User.Role.ENGINEER).first()
+        set_issue_status(
+            other, EngineeringIssue.Status.IN_PROGRESS, acting_user=engineer, now=now
+        )
+
+
+def _github_says_fixed(endpoint: WebhookEndpoint, *, now: datetime) -> None:
+    """GitHub's ``issues`` event for the fix, signed as GitHub signs it."""
+    body = json.dumps(
+        {
+            "action": "closed",
+            "issue": {
+                "number": GITHUB_NUMBER,
+                "html_url": f"https://github.com/{GITHUB_REPO}/issues/{GITHUB_NUMBER}",
+                "title": "Timed-out capture retried without idempotency key",
+                "state": "closed",
+                "state_reason": "completed",
+                "labels": [{"name": "bug"}],
+            },
+            "repository": {"full_name": GITHUB_REPO},
+            "sender": {"login": "mei-skyforge"},
+        }
+    ).encode()
+    signature = hmac.new(endpoint.secret.encode(), body, hashlib.sha256).hexdigest()
+    receive_webhook(
+        TrackerKind.GITHUB,
+        endpoint.pk,
+        headers={
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": f"sha256={signature}",
+        },
+        body=body,
+        now=now,
+    )
+
+
+def remove_escalations(users: QuerySet[User]) -> None:
+    """The demo's endpoint (its deliveries go with it) and the issues the demo's
+    people made that no ticket links any more; call it before deleting them."""
+    WebhookEndpoint.objects.filter(name=ENDPOINT_NAME).delete()
+    EngineeringIssue.objects.filter(created_by__in=users, links__isnull=True).delete()
