@@ -111,6 +111,8 @@ def escalate_ticket(
     pending engineering. Answers with the linked engineering issue."""
     user = api_user(request)
     ticket = ticket_access.get_ticket_for(user, number)
+    if not access.can_escalate(user, ticket):
+        raise ApiError(403, "not_allowed", "You cannot escalate this ticket.")
     team = endpoint = issue = None
     if payload.team is not None:
         team = Team.objects.filter(pk=payload.team).first()
@@ -141,7 +143,9 @@ def escalate_ticket(
     return Status(201, _out(request, linked))
 
 
-@router.get("/engineering-issues", response={200: PageOut[EngineeringIssueOut], **ERRORS})
+@router.get(
+    "/engineering-issues", response={200: PageOut[EngineeringIssueOut], **ERRORS}
+)
 def list_issues(
     request: HttpRequest, filters: Query[IssueFilters]
 ) -> PageOut[EngineeringIssueOut]:
@@ -151,7 +155,10 @@ def list_issues(
     if filters.status:
         issues = issues.filter(status=filters.status)
     page = paginate(
-        issues, ordering=["-updated_at", "-id"], cursor=filters.cursor, size=filters.limit
+        issues,
+        ordering=["-updated_at", "-id"],
+        cursor=filters.cursor,
+        size=filters.limit,
     )
     return PageOut[EngineeringIssueOut](
         items=[_out(request, issue) for issue in page.items],

@@ -62,14 +62,15 @@ class EscalationForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if not (data.get("team") or data.get("endpoint") or data.get("issue")):
-            if not self.errors:
-                raise forms.ValidationError(
-                    "Choose an engineering team, a tracker, or an engineering issue."
-                )
+        data = super().clean() or {}
         if data.get("external_key") and not data.get("endpoint"):
             self.add_error("endpoint", "Choose the tracker the issue key belongs to.")
+        elif not self.errors and not (
+            data.get("team") or data.get("endpoint") or data.get("issue")
+        ):
+            raise forms.ValidationError(
+                "Choose an engineering team, a tracker, or an engineering issue."
+            )
         return data
 
 

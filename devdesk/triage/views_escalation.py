@@ -69,9 +69,12 @@ def ticket_escalate(request: HttpRequest, number: int) -> HttpResponse:
     except TicketError as error:
         ticket.refresh_from_db()
         return render_ticket(
-            request, ticket, status=error.status, error=error.message,
+            request,
+            ticket,
+            status=error.status,
+            error=error.message,
             escalation_form=form,
-        )  # fmt: skip
+        )
     messages.success(
         request,
         f"Escalated: linked to {issue.reference}. You stay the customer's contact.",
@@ -97,7 +100,10 @@ def draft_send(request: HttpRequest, number: int, draft_id: int) -> HttpResponse
     form = DraftForm(request.POST)
     if not form.is_valid():
         return render_ticket(
-            request, draft.ticket, status=400, error=form.errors["body"][0]
+            request,
+            draft.ticket,
+            status=400,
+            error=" ".join(str(e) for e in form.errors["body"]),
         )
     try:
         send_update_draft(draft, body=form.cleaned_data["body"], acting_user=user)
@@ -188,7 +194,9 @@ def issue_status(request: HttpRequest, issue_id: int) -> HttpResponse:
         return render_issue(request, issue, status=error.status, error=error.message)
     issue.refresh_from_db()
     if changed:
-        messages.success(request, f"{issue.reference} is now {issue.get_status_display()}.")
+        messages.success(
+            request, f"{issue.reference} is now {issue.get_status_display()}."
+        )
     return redirect(reverse("triage-escalation:issue-detail", args=[issue.pk]))
 
 

@@ -24,7 +24,7 @@ from devdesk.triage.models import EngineeringIssue
 def _role(user: AnyUser) -> str | None:
     if not user.is_authenticated or not user.is_active:
         return None
-    return cast(User, user).role
+    return user.role
 
 
 def visible_issues(user: AnyUser) -> QuerySet[EngineeringIssue]:

@@ -250,7 +250,8 @@ def _parse_linear(headers: Mapping[str, str], payload: dict[str, Any]) -> Tracke
             400, "unexpected_payload", "The payload has no webhookTimestamp."
         )
     kind, action = str(payload.get("type", "")), str(payload.get("action", ""))
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    raw_data = payload.get("data")
+    data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
     delivery = headers.get("Linear-Delivery", "").strip() or (
         f"{payload.get('webhookId', '')}:{data.get('id', '')}:{timestamp}"
     )

@@ -47,6 +47,11 @@ def _check_escalation(
 ) -> None:
     if acting_user is not None and not access.can_escalate(acting_user, ticket):
         raise TicketError("not_allowed", "You cannot escalate this ticket.", status=403)
+    if external_key and endpoint is None and issue is None:
+        raise TicketError(
+            "tracker_required",
+            "Choose the tracker the issue key belongs to, or leave the key empty.",
+        )
     if team is None and endpoint is None and issue is None:
         raise TicketError(
             "escalation_target_required",
@@ -58,12 +63,8 @@ def _check_escalation(
         )
     if endpoint is not None and not endpoint.is_active:
         raise TicketError(
-            "endpoint_inactive", f"The tracker endpoint {endpoint.name} is switched off."
-        )
-    if external_key and endpoint is None and issue is None:
-        raise TicketError(
-            "tracker_required",
-            "Choose the tracker the issue key belongs to, or leave the key empty.",
+            "endpoint_inactive",
+            f"The tracker endpoint {endpoint.name} is switched off.",
         )
     if issue is not None and issue.status == IssueStatus.CLOSED:
         raise TicketError(
@@ -414,9 +415,7 @@ def discard_update_draft(draft: CustomerUpdateDraft, *, acting_user: User) -> No
     with transaction.atomic():
         updated = CustomerUpdateDraft.objects.filter(
             pk=draft.pk, status=CustomerUpdateDraft.Status.DRAFT
-        ).update(
-            status=CustomerUpdateDraft.Status.DISCARDED, updated_at=timezone.now()
-        )
+        ).update(status=CustomerUpdateDraft.Status.DISCARDED, updated_at=timezone.now())
         if not updated:
             raise TicketError("draft_not_open", "This update is no longer a draft.")
         record_event(

@@ -16,7 +16,7 @@ from its clock and a delivery id it has already processed.
 
 Deliveries are tried by :func:`attempt_delivery` from a background task, never
 inside a database transaction (SQLite would hold its write lock for the length of
-an HTTP call). A failed attempt waits ``WEBHOOK_RETRY_SECONDS × 2^(n-1)`` (capped at
+an HTTP call). A failed attempt waits ``WEBHOOK_RETRY_SECONDS * 2**(n-1)`` (capped at
 an hour) before the next; after ``WEBHOOK_MAX_ATTEMPTS`` the delivery gives up and
 the ticket's history says so.
 """
@@ -190,7 +190,9 @@ def backoff(attempt: int) -> timedelta:
 def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
     """Take the delivery for this worker with one conditional UPDATE, so two
     workers (or a task run twice) never send it at the same time."""
-    due = Q(status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING])
+    due = Q(
+        status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING]
+    )
     due &= Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     stale = Q(status=WebhookDelivery.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
     taken = WebhookDelivery.objects.filter(due | stale, pk=delivery_id).update(
@@ -218,7 +220,7 @@ def _post(
             return response.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return None, f"no answer within {settings.WEBHOOK_TIMEOUT_SECONDS} s"
     except urllib.error.URLError as exc:
         reason = exc.reason
@@ -310,13 +312,15 @@ def record_attempt(
                 "delivered_at",
             ]
         )
-        if delivery.ticket_id and (ok or gave_up):
+        if ok or gave_up:
             _note_outcome(delivery, ok=ok)
     return delivery
 
 
 def _note_outcome(delivery: WebhookDelivery, *, ok: bool) -> None:
-    ticket = Ticket.objects.get(pk=delivery.ticket_id)
+    ticket = delivery.ticket
+    if ticket is None:
+        return
     name = delivery.endpoint.name
     if ok:
         record_event(
@@ -356,7 +360,9 @@ def due_deliveries(now: datetime) -> list[int]:
     )
 
 
-def retry_delivery_now(delivery: WebhookDelivery, *, now: datetime | None = None) -> None:
+def retry_delivery_now(
+    delivery: WebhookDelivery, *, now: datetime | None = None
+) -> None:
     """An admin's "try again": a failed or waiting delivery becomes due at once,
     with one more attempt allowed if it had given up."""
     from devdesk.triage.escalation.tasks import deliver_webhook

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from json import dumps
 from typing import Any
 
 import pytest
@@ -30,7 +31,9 @@ def owned_ticket(acme_customer: User, agent: User) -> Ticket:
     return ticket
 
 
-def make_endpoint(tracker: str, url: str = "http://127.0.0.1:9/hook") -> WebhookEndpoint:
+def make_endpoint(
+    tracker: str, url: str = "http://127.0.0.1:9/hook"
+) -> WebhookEndpoint:
     return WebhookEndpoint.objects.create(
         name=f"{tracker} tracker", tracker=tracker, url=url, secret=f"{tracker}-secret"
     )
@@ -120,3 +123,32 @@ def receiver() -> Iterator[Callable[..., Receiver]]:
         state.release.set()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def api(client: Any) -> Callable[..., Any]:
+    """``api(method, path, as_=user, json=..., content=...)`` through Django's test
+    client with a fresh token for ``as_`` (None: no Authorization header)."""
+    from devdesk.accounts.services import create_api_token
+
+    def call(
+        method: str,
+        path: str,
+        *,
+        as_: User | None,
+        json: Any = None,
+        content: bytes | None = None,
+    ) -> Any:
+        headers = {}
+        if as_ is not None:
+            _, raw = create_api_token(as_, name="tests")
+            headers["Authorization"] = f"Bearer {raw}"
+        kwargs: dict[str, Any] = {"headers": headers}
+        body = (
+            content if content is not None else (None if json is None else dumps(json))
+        )
+        if body is not None:
+            kwargs.update(data=body, content_type="application/json")
+        return getattr(client, method.lower())(path, **kwargs)
+
+    return call

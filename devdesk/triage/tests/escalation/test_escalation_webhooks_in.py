@@ -127,7 +127,9 @@ def test_github_closing_as_completed_marks_fixed_and_drafts_the_update(
     }
     gh_issue.refresh_from_db()
     assert gh_issue.status == "fixed"
-    assert CustomerUpdateDraft.objects.filter(issue=gh_issue, status="draft").count() == 1
+    assert (
+        CustomerUpdateDraft.objects.filter(issue=gh_issue, status="draft").count() == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -211,7 +213,9 @@ def test_an_unknown_github_issue_is_refused(
 # Jira
 
 
-def jira_issue_updated(status: str, category: str, resolution: str | None) -> dict[str, Any]:
+def jira_issue_updated(
+    status: str, category: str, resolution: str | None
+) -> dict[str, Any]:
     """A ``jira:issue_updated`` webhook as Jira Cloud's documentation shows one."""
     return {
         "timestamp": NOW_MS - 2_000,
@@ -239,7 +243,9 @@ def jira_issue_updated(status: str, category: str, resolution: str | None) -> di
         },
         "changelog": {
             "id": "10100",
-            "items": [{"field": "status", "fromString": "In Progress", "toString": status}],
+            "items": [
+                {"field": "status", "fromString": "In Progress", "toString": status}
+            ],
         },
     }
 
@@ -255,7 +261,9 @@ def jira_headers(endpoint: WebhookEndpoint, body: bytes) -> dict[str, str]:
 def jira_issue(
     owned_ticket: Ticket, agent: User, jira: WebhookEndpoint
 ) -> EngineeringIssue:
-    return escalate(owned_ticket, acting_user=agent, endpoint=jira, external_key="PAY-12")
+    return escalate(
+        owned_ticket, acting_user=agent, endpoint=jira, external_key="PAY-12"
+    )
 
 
 @pytest.mark.parametrize(
@@ -339,7 +347,9 @@ def linear_headers(endpoint: WebhookEndpoint, body: bytes) -> dict[str, str]:
 def linear_issue(
     owned_ticket: Ticket, agent: User, linear: WebhookEndpoint
 ) -> EngineeringIssue:
-    return escalate(owned_ticket, acting_user=agent, endpoint=linear, external_key="ENG-7")
+    return escalate(
+        owned_ticket, acting_user=agent, endpoint=linear, external_key="ENG-7"
+    )
 
 
 @pytest.mark.parametrize(
@@ -466,7 +476,9 @@ def test_unknown_endpoints_are_refused(
     assert response.json()["code"]
 
 
-def test_an_inactive_endpoint_is_refused(client: Client, github: WebhookEndpoint) -> None:
+def test_an_inactive_endpoint_is_refused(
+    client: Client, github: WebhookEndpoint
+) -> None:
     github.is_active = False
     github.save()
     body = body_of(github_issue_event("closed"))

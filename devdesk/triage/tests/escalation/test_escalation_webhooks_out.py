@@ -56,7 +56,8 @@ def test_a_delivery_is_signed_and_carries_the_escalation(
 ) -> None:
     server, delivery = deliver_to([204])
     result = attempt_delivery(delivery.pk, now=NOW)
-    assert result is not None and result.status == "succeeded"
+    assert result is not None
+    assert result.status == "succeeded"
     (request,) = server.received
     assert request["signature_ok"]
     assert request["headers"]["X-Devdesk-Timestamp"] == str(int(NOW.timestamp()))
@@ -67,10 +68,10 @@ def test_a_delivery_is_signed_and_carries_the_escalation(
     assert body["ticket"]["url"].endswith(f"/desk/tickets/{owned_ticket.number}/")
     assert body["escalation"]["reason"] == "Captures are doubled"
     issue_id = body["engineering_issue"]["id"]
-    assert body["engineering_issue"]["marker"] == f"devdesk-engineering-issue: {issue_id}"
-    assert owned_ticket.events.filter(
-        kind=TicketEvent.Kind.WEBHOOK_DELIVERED
-    ).exists()
+    assert (
+        body["engineering_issue"]["marker"] == f"devdesk-engineering-issue: {issue_id}"
+    )
+    assert owned_ticket.events.filter(kind=TicketEvent.Kind.WEBHOOK_DELIVERED).exists()
 
 
 def test_a_receiver_failing_first_gets_it_again_after_the_backoff(
@@ -93,7 +94,8 @@ def test_a_receiver_failing_first_gets_it_again_after_the_backoff(
     assert second.next_attempt_at == NOW + timedelta(seconds=90)
     # third attempt succeeds
     third = attempt_delivery(delivery.pk, now=NOW + timedelta(seconds=90))
-    assert third is not None and third.status == "succeeded"
+    assert third is not None
+    assert third.status == "succeeded"
     log = list(delivery.attempt_log.values_list("number", "status_code"))
     assert log == [(1, 503), (2, 500), (3, 200)]
     assert all(r["signature_ok"] for r in server.received)
@@ -127,9 +129,14 @@ def test_a_delivery_gives_up_after_the_last_attempt(
     attempt_delivery(delivery.pk, now=NOW)
     result = attempt_delivery(delivery.pk, now=NOW + timedelta(hours=1))
     assert result is not None
-    assert (result.status, result.attempts, result.next_attempt_at) == ("failed", 2, None)
+    assert (result.status, result.attempts, result.next_attempt_at) == (
+        "failed",
+        2,
+        None,
+    )
     event = owned_ticket.events.get(kind=TicketEvent.Kind.WEBHOOK_FAILED)
-    assert event.data["attempts"] == 2 and "502" in event.data["error"]
+    assert event.data["attempts"] == 2
+    assert "502" in event.data["error"]
     assert due_deliveries(NOW + timedelta(days=1)) == []
 
 
@@ -140,7 +147,8 @@ def test_an_unreachable_endpoint_is_an_error_not_a_crash(
     endpoint = make_endpoint(TrackerKind.JIRA, url="http://127.0.0.1:9/hook")
     escalate(owned_ticket, acting_user=agent, endpoint=endpoint, now=NOW)
     result = attempt_delivery(WebhookDelivery.objects.get().pk, now=NOW)
-    assert result is not None and result.status == "retrying"
+    assert result is not None
+    assert result.status == "retrying"
     assert result.last_error.startswith("cannot connect")
 
 
