@@ -16,11 +16,12 @@ import json
 import uuid
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from devdesk.accounts.models import Team, User
 from devdesk.ops.demo.content import Cast
-from devdesk.tickets.models import Ticket
+from devdesk.tickets.models import Message, Ticket
+from devdesk.tickets.services import update_ticket
 from devdesk.triage.escalation import escalate, set_issue_status
 from devdesk.triage.escalation.inbound import receive_webhook
 from devdesk.triage.escalation.outgoing import record_attempt
@@ -102,11 +103,18 @@ def write_escalations(cast: Cast, *, now: datetime) -> None:
             reason="Webhook signatures fail after key rotation; needs API Platform.",
             now=now,
         )
+    engineer = api_team.default_person
+    for ticket in platform:  # the engineer works it; the owner stays the contact
+        if ticket.owner is not None and engineer is not None:
+            update_ticket(ticket, acting_user=ticket.owner, assignee=engineer)
     if other is not None:
-        engineer = User.objects.filter(teams=api_team, role=User.Role.ENGINEER).first()
         set_issue_status(
             other, EngineeringIssue.Status.IN_PROGRESS, acting_user=engineer, now=now
         )
+    # As for the rest of the demo, its "mail" went out in the past.
+    Message.objects.filter(ticket__in=tickets, notified_at__isnull=True).update(
+        notified_at=F("created_at")
+    )
 
 
 def _github_says_fixed(endpoint: WebhookEndpoint, *, now: datetime) -> None:
