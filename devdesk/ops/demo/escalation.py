@@ -1,5 +1,5 @@
-"""The demo's escalations to engineering trackers: a GitHub endpoint, an issue in
-it shared by three customers' tickets that GitHub reported closed as fixed (so each
+"""The demo's escalations to engineering: a GitHub endpoint, an issue in it
+shared by three customers' tickets that GitHub reported closed as fixed (so each
 ticket has a drafted update waiting for its owner), and an API Platform issue in
 progress shared by two more.
 
@@ -34,7 +34,7 @@ from devdesk.triage.models import (
 
 ENDPOINT_NAME = "Skyforge SDKs on GitHub (demo)"
 ENDPOINT_URL = "https://hooks.skyforge.example/devdesk/github"
-GITHUB_REPO = "skyforge/sdk-python"
+GITHUB_REPO = "skyforge/platform"
 GITHUB_NUMBER = 412
 
 
@@ -81,18 +81,17 @@ def write_escalations(cast: Cast, *, now: datetime) -> None:
             external_url=""
             if issue
             else f"https://github.com/{GITHUB_REPO}/issues/{GITHUB_NUMBER}",
-            reason="Same retry-after-timeout bug in the Python SDK as the "
-            "other linked tickets; customer is blocked in production."
+            reason="Same problem as the other tickets linked to this issue."
             if i
-            else "The Python SDK retries a timed-out capture without its "
-            "idempotency key, so some payments are captured twice.",
+            else "Reproduced with the customer's data: the fault is on our side, "
+            "not in their integration. Details in the conversation above.",
             now=now,
         )
     for delivery in WebhookDelivery.objects.filter(endpoint=endpoint):
         record_attempt(
             delivery, status_code=202, now=delivery.created_at, duration_ms=84
         )
-    _github_says_fixed(endpoint, now=now)
+    _github_says_fixed(endpoint, shared_title=shared[0].subject, now=now)
     other: EngineeringIssue | None = None
     for ticket in platform:
         other = escalate(
@@ -100,7 +99,8 @@ def write_escalations(cast: Cast, *, now: datetime) -> None:
             acting_user=ticket.owner,
             team=api_team,
             issue=other,
-            reason="Webhook signatures fail after key rotation; needs API Platform.",
+            reason="Needs API Platform: the customer's requests are right, our "
+            "side answers wrongly.",
             now=now,
         )
     engineer = api_team.default_person
@@ -117,7 +117,9 @@ def write_escalations(cast: Cast, *, now: datetime) -> None:
     )
 
 
-def _github_says_fixed(endpoint: WebhookEndpoint, *, now: datetime) -> None:
+def _github_says_fixed(
+    endpoint: WebhookEndpoint, *, shared_title: str, now: datetime
+) -> None:
     """GitHub's ``issues`` event for the fix, signed as GitHub signs it."""
     body = json.dumps(
         {
@@ -125,7 +127,7 @@ def _github_says_fixed(endpoint: WebhookEndpoint, *, now: datetime) -> None:
             "issue": {
                 "number": GITHUB_NUMBER,
                 "html_url": f"https://github.com/{GITHUB_REPO}/issues/{GITHUB_NUMBER}",
-                "title": "Timed-out capture retried without idempotency key",
+                "title": shared_title,
                 "state": "closed",
                 "state_reason": "completed",
                 "labels": [{"name": "bug"}],

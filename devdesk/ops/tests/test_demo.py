@@ -194,7 +194,8 @@ def test_demo_has_a_fixed_tracker_issue_with_drafted_updates(desk: str) -> None:
 
     github = EngineeringIssue.objects.get(tracker="github")
     assert github.status == "fixed"
-    assert github.endpoint is not None and github.endpoint.deliveries.exists()
+    assert github.endpoint is not None
+    assert github.endpoint.deliveries.exists()
     linked = list(github.tickets.all())
     assert len(linked) == 3
     drafts = CustomerUpdateDraft.objects.filter(issue=github, status="draft")

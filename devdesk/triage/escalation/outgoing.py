@@ -207,6 +207,8 @@ def _post(
     endpoint: WebhookEndpoint, delivery: WebhookDelivery, *, timestamp: int
 ) -> tuple[int | None, str]:
     """One HTTP POST; the status code (None when there was no answer) and an error."""
+    if not endpoint.url.lower().startswith(("http://", "https://")):
+        return None, "the endpoint's URL is not http(s)"
     request = urllib.request.Request(  # noqa: S310 - http(s) URLs only (URLField)
         endpoint.url,
         data=delivery.body.encode(),

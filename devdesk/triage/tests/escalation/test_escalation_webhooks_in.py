@@ -516,3 +516,15 @@ def test_a_replay_within_the_time_window_is_refused_by_its_delivery_id(
     assert post(client, linear, body, headers).status_code == 200
     with time_machine.travel(NOW + timedelta(seconds=5), tick=False):
         assert post(client, linear, body, headers).status_code == 409
+
+
+def test_an_oversized_body_is_refused(
+    client: Client,
+    github: WebhookEndpoint,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = body_of(github_issue_event("closed", body="x" * 5000))
+    response = post(client, github, body, github_headers(github, body))
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"

@@ -199,3 +199,13 @@ def test_receivers_verify_with_the_documented_recipe() -> None:
     assert not verify_signature("other", headers, body, now=1700000010)
     assert not verify_signature("k", headers, body + b" ", now=1700000010)
     assert not verify_signature("k", headers, body, now=1700009999)  # too old
+
+
+def test_an_endpoint_url_that_is_not_http_is_never_opened(
+    owned_ticket: Ticket, agent: User
+) -> None:
+    endpoint = make_endpoint(TrackerKind.LINEAR, url="ftp://127.0.0.1/hook")
+    escalate(owned_ticket, acting_user=agent, endpoint=endpoint, now=NOW)
+    result = attempt_delivery(WebhookDelivery.objects.get().pk, now=NOW)
+    assert result is not None
+    assert result.last_error == "the endpoint's URL is not http(s)"
