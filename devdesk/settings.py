@@ -318,6 +318,15 @@ if TASKS_BACKEND == RQ_TASKS:
 # Redis lost the job, the mail server refused). Tasks are safe to run twice.
 NOTIFICATION_RETRY_SECONDS = env_int("NOTIFICATION_RETRY_SECONDS", 300)
 
+# Escalation webhooks (devdesk/triage/escalation): how long one POST to a tracker
+# endpoint may take, the wait after the first failed attempt (doubling each time, at
+# most an hour), how many attempts before giving up, and how old an inbound tracker
+# delivery's timestamp (Jira, Linear) may be before it is refused as a replay.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_MAX_AGE_SECONDS = env_int("WEBHOOK_MAX_AGE_SECONDS", 60)
+
 # Limits on what customers and agents may send; the README explains each.
 TICKET_SUBJECT_MAX_CHARS = env_int("TICKET_SUBJECT_MAX_CHARS", 200)
 MESSAGE_BODY_MAX_CHARS = env_int("MESSAGE_BODY_MAX_CHARS", 100_000)

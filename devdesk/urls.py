@@ -17,6 +17,8 @@ urlpatterns = [
     path("desk/", include("devdesk.tickets.urls_desk")),
     path("desk/people/", include("devdesk.accounts.urls_desk")),
     path("desk/mail/", include("devdesk.intake.urls_desk")),
+    path("desk/engineering/", include("devdesk.triage.urls_escalation")),
+    path("hooks/", include("devdesk.triage.urls_escalation_hooks")),
     path("portal/", include("devdesk.tickets.urls_portal")),
     path(
         "attachments/<int:pk>/<path:filename>",

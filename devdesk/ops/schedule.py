@@ -24,6 +24,7 @@ from devdesk.intake.tasks import poll_mailboxes, process_pending_mail
 from devdesk.lib.tasks import uses_database_queue
 from devdesk.ops.tasks import prune_task_results
 from devdesk.tickets.tasks import prune_ticket_presence, requeue_unsent_notifications
+from devdesk.triage.escalation.tasks import retry_due_webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Periodic:
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic(requeue_unsent_notifications, timedelta(minutes=1)),
     Periodic(process_pending_mail, timedelta(minutes=1)),
+    Periodic(retry_due_webhooks, timedelta(minutes=1)),
     Periodic(
         poll_mailboxes,
         timedelta(seconds=settings.MAIL_POLL_SECONDS),

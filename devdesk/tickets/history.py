@@ -140,7 +140,8 @@ def describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> s
             parts.append(f"removed follower {_names(data['removed'], names or {})}")
         return f"{who} {' and '.join(parts) or 'changed the followers'}"
     if event.kind == kind.ESCALATED:
-        return f"{who} escalated to {_value(data.get('team'))}"
+        target = data.get("team") or data.get("endpoint") or data.get("issue")
+        return f"{who} escalated to {_value(target)}"
     if event.kind == kind.MERGED_INTO:
         return f"{who} merged this ticket into #{data.get('target')}"
     if event.kind == kind.MERGED_FROM:
@@ -168,4 +169,6 @@ def describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> s
         )
     if event.kind == kind.NOTIFICATION_SENT:
         return f"E-mail went out after all to {', '.join(data.get('recipients', []))}"
+    if data.get("summary"):  # events of other apps describe themselves
+        return f"{who} {data['summary']}"
     return f"{who}: {event.get_kind_display()}"

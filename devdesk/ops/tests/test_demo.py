@@ -189,6 +189,22 @@ def test_escalated_tickets_keep_their_owner_while_an_engineer_works(desk: str) -
     assert TicketEvent.objects.filter(kind=TicketEvent.Kind.ESCALATED).count() > 5
 
 
+def test_demo_has_a_fixed_tracker_issue_with_drafted_updates(desk: str) -> None:
+    from devdesk.triage.models import CustomerUpdateDraft, EngineeringIssue
+
+    github = EngineeringIssue.objects.get(tracker="github")
+    assert github.status == "fixed"
+    assert github.endpoint is not None
+    assert github.endpoint.deliveries.exists()
+    linked = list(github.tickets.all())
+    assert len(linked) == 3
+    drafts = CustomerUpdateDraft.objects.filter(issue=github, status="draft")
+    assert {d.ticket_id for d in drafts} == {t.pk for t in linked}
+    assert all(t.owner is not None for t in linked)
+    in_progress = EngineeringIssue.objects.get(tracker="internal", status="in_progress")
+    assert in_progress.tickets.count() == 2
+
+
 def test_demo_has_merged_and_split_tickets(desk: str) -> None:
     assert Ticket.objects.filter(merged_into__isnull=False).count() == 2
     assert Ticket.objects.filter(split_from__isnull=False).count() == 1

@@ -1,1 +1,13 @@
 """Triage's tables, one module per part (each part adds its import here)."""
+
+# "X as X" re-exports them explicitly (mypy strict), for `from devdesk.triage.models`.
+from devdesk.triage.models.escalation import CustomerUpdateDraft as CustomerUpdateDraft
+from devdesk.triage.models.escalation import EngineeringIssue as EngineeringIssue
+from devdesk.triage.models.escalation import (
+    EngineeringIssueLink as EngineeringIssueLink,
+)
+from devdesk.triage.models.escalation import InboundDelivery as InboundDelivery
+from devdesk.triage.models.escalation import TrackerKind as TrackerKind
+from devdesk.triage.models.escalation import WebhookAttempt as WebhookAttempt
+from devdesk.triage.models.escalation import WebhookDelivery as WebhookDelivery
+from devdesk.triage.models.escalation import WebhookEndpoint as WebhookEndpoint
