@@ -339,6 +339,9 @@ class TicketEvent(models.Model):
         MACRO_APPLIED = "macro_applied", "Macro applied"
         NOTIFICATION_FAILED = "notification_failed", "E-mail not sent"
         NOTIFICATION_SENT = "notification_sent", "E-mail sent after a failure"
+        SLA_POLICY_CHANGED = "sla_policy_changed", "SLA policy changed"
+        SLA_WARNING = "sla_warning", "SLA breach near"
+        SLA_BREACHED = "sla_breached", "SLA breached"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
