@@ -69,7 +69,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         people = User.objects.only(*User.NAME_FIELDS)
         # django-stubs adds ``tag_list`` from the Prefetch below; Ticket declares it.
         return (
-            self.select_related("organization")  # type: ignore[no-redef]
+            # ``sla``: triage's SLA clocks (one-to-one), for the row's SLA badge.
+            self.select_related("organization", "sla")  # type: ignore[no-redef]
             .only(*INBOX_ROW_FIELDS)
             .prefetch_related(
                 models.Prefetch("requester", queryset=people),
@@ -92,6 +93,10 @@ INBOX_ROW_FIELDS = (
     "organization__name",
     "requester",
     "assignee",
+    "sla__ticket",
+    "sla__paused_at",
+    "sla__next_due_at",
+    "sla__next_warn_at",
 )
 
 

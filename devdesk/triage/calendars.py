@@ -8,8 +8,8 @@ public holidays from the ``holidays`` package, extra closed days); no database. 
 
 Opening hours are local wall-clock times. Each local day's hours are turned into UTC
 instants with :mod:`zoneinfo`, so a day on which the clocks change is as long as it
-really is: 09:00–17:00 is eight hours on either side of a DST change, and a night
-shift 00:00–04:00 on the night the clocks go forward is three. Everything takes
+really is: 09:00-17:00 is eight hours on either side of a DST change, and a night
+shift 00:00-04:00 on the night the clocks go forward is three. Everything takes
 timezone-aware datetimes and answers with aware datetimes in the calendar's zone.
 """
 
@@ -81,7 +81,7 @@ def _aware(value: datetime, name: str) -> datetime:
 # --- parsing and checking -----------------------------------------------------------
 
 _CLOCK = r"([01]?\d|2[0-4]):([0-5]\d)"
-_RANGE_RE = re.compile(rf"^\s*{_CLOCK}\s*[-–]\s*{_CLOCK}\s*$")
+_RANGE_RE = re.compile(rf"^\s*{_CLOCK}\s*[-\u2013]\s*{_CLOCK}\s*$")
 
 
 def parse_day_hours(text: str) -> DayHours:
@@ -196,13 +196,16 @@ def _wall(day: date, minutes: int, zone: ZoneInfo) -> datetime:
 
 
 @lru_cache(maxsize=8192)
-def day_intervals(hours: BusinessHours, day: date) -> tuple[tuple[datetime, datetime], ...]:
+def day_intervals(
+    hours: BusinessHours, day: date
+) -> tuple[tuple[datetime, datetime], ...]:
     """The open intervals of local date ``day`` as sorted, disjoint UTC instants."""
     if is_closed_day(hours, day):
         return ()
     zone = hours.zone
     spans = sorted(
-        (_wall(day, s, zone), _wall(day, e, zone)) for s, e in hours.weekly[day.weekday()]
+        (_wall(day, s, zone), _wall(day, e, zone))
+        for s, e in hours.weekly[day.weekday()]
     )
     merged: list[tuple[datetime, datetime]] = []
     for start, end in spans:
@@ -215,7 +218,9 @@ def day_intervals(hours: BusinessHours, day: date) -> tuple[tuple[datetime, date
     return tuple(merged)
 
 
-def _forward(hours: BusinessHours, start: datetime) -> Iterator[tuple[datetime, datetime]]:
+def _forward(
+    hours: BusinessHours, start: datetime
+) -> Iterator[tuple[datetime, datetime]]:
     """Open intervals from ``start`` on, clipped so none begins before ``start`` or
     before the previous one ended."""
     day = start.astimezone(hours.zone).date() - timedelta(days=1)
@@ -229,7 +234,9 @@ def _forward(hours: BusinessHours, start: datetime) -> Iterator[tuple[datetime, 
         day += timedelta(days=1)
 
 
-def _backward(hours: BusinessHours, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+def _backward(
+    hours: BusinessHours, end: datetime
+) -> Iterator[tuple[datetime, datetime]]:
     """Open intervals before ``end``, latest first, clipped like :func:`_forward`."""
     day = end.astimezone(hours.zone).date() + timedelta(days=1)
     cursor = end

@@ -3,7 +3,7 @@ clocks, and the breaches the periodic pass found (the breach report's source).""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from typing import ClassVar
 
@@ -23,7 +23,9 @@ from devdesk.triage.calendars import (
 
 def default_weekly_hours() -> dict[str, str]:
     """Monday to Friday, nine to five; closed at weekends."""
-    return {day: ("09:00-17:00" if day not in {"sat", "sun"} else "") for day in WEEKDAYS}
+    return {
+        day: ("09:00-17:00" if day not in {"sat", "sun"} else "") for day in WEEKDAYS
+    }
 
 
 class BusinessCalendar(models.Model):
@@ -72,7 +74,9 @@ class BusinessCalendar(models.Model):
         Raises :class:`CalendarError` for hours saved in a form it cannot read."""
         weekly = self.weekly_hours if isinstance(self.weekly_hours, dict) else {}
         closed = frozenset(
-            date.fromisoformat(d) for d in (self.closed_days or []) if isinstance(d, str)
+            date.fromisoformat(d)
+            for d in (self.closed_days or [])
+            if isinstance(d, str)
         )
         try:
             return BusinessHours(
@@ -119,7 +123,9 @@ class SlaPolicy(models.Model):
     )
     # Warn once this share of a target has passed, or this many business minutes
     # before it is due, whichever comes first (either may be empty).
-    warning_percent = models.PositiveSmallIntegerField(null=True, blank=True, default=80)
+    warning_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=80
+    )
     warning_minutes = models.PositiveIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -216,6 +222,12 @@ class TicketSla(models.Model):
 
     def __str__(self) -> str:
         return f"SLA of ticket {self.ticket_id} ({self.policy_id})"
+
+    def inbox_badge(self, now: datetime) -> str:
+        """The inbox row's SLA badge (HTML): time left, overdue or paused."""
+        from devdesk.triage.sla.display import inbox_badge  # display reads models
+
+        return inbox_badge(self, now)
 
 
 class SlaBreach(models.Model):

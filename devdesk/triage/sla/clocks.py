@@ -169,7 +169,9 @@ def start_sla(ticket: Ticket, *, now: datetime | None = None) -> TicketSla | Non
         calendar = calendar_for(ticket, policy)
         state = TicketSla(ticket=ticket, policy=policy)
         for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION):
-            _start(state, target, policy=policy, calendar=calendar, at=ticket.created_at)
+            _start(
+                state, target, policy=policy, calendar=calendar, at=ticket.created_at
+            )
         if ticket.first_response_at and is_running(state, SlaTarget.FIRST_RESPONSE):
             state.first_response_met_at = ticket.first_response_at
             waiting = ticket.last_customer_message_at
@@ -275,7 +277,11 @@ def _move_to_policy(
             }
             if starts.get(target):
                 _start(
-                    state, target, policy=policy, calendar=calendar, at=ticket.created_at
+                    state,
+                    target,
+                    policy=policy,
+                    calendar=calendar,
+                    at=ticket.created_at,
                 )
         elif is_running(state, target):
             moved = add_business_minutes(calendar, due, after - before)
@@ -328,7 +334,13 @@ def set_policy(
             state = TicketSla(ticket=ticket, policy=policy, is_policy_pinned=True)
             calendar = calendar_for(ticket, policy)
             for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION):
-                _start(state, target, policy=policy, calendar=calendar, at=ticket.created_at)
+                _start(
+                    state,
+                    target,
+                    policy=policy,
+                    calendar=calendar,
+                    at=ticket.created_at,
+                )
             if ticket.first_response_at and is_running(state, SlaTarget.FIRST_RESPONSE):
                 state.first_response_met_at = ticket.first_response_at
             if ticket.status in PAUSED_STATUSES:

@@ -26,6 +26,10 @@ class TargetStatus:
     met_at: datetime | None
     breached_at: datetime | None
 
+    @property
+    def state_label(self) -> str:
+        return self.state.replace("_", " ").capitalize()
+
 
 @dataclass(frozen=True)
 class SlaStatus:

@@ -45,15 +45,22 @@ def _as_datetime(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _mark(target: str, column: str, moment_column: str, now: datetime) -> list[tuple[int, int, datetime]]:
+def _mark(
+    target: str, column: str, moment_column: str, now: datetime
+) -> list[tuple[int, int, datetime]]:
     """Set ``<target>_<column>`` to ``now`` on every running, unpaused clock whose
     ``<target>_<moment_column>`` has come; returns (ticket id, policy id, due time)."""
     quote = connection.ops.quote_name
     table = quote(TicketSla._meta.db_table)
-    col = {name: quote(f"{target}_{name}") for name in ("due_at", "warn_at", "warned_at", "breached_at", "met_at")}
+    col = {
+        name: quote(f"{target}_{name}")
+        for name in ("due_at", "warn_at", "warned_at", "breached_at", "met_at")
+    }
     extra = f" AND {col['warned_at']} IS NULL" if column == "warned_at" else ""
+    # Only column and table names from the model are formatted in; values are
+    # parameters.
     sql = (
-        f"UPDATE {table} SET {col[column]} = %s "
+        f"UPDATE {table} SET {col[column]} = %s "  # noqa: S608
         f"WHERE {quote('paused_at')} IS NULL AND {col['met_at']} IS NULL "
         f"AND {col['breached_at']} IS NULL AND {col[moment_column]} <= %s{extra} "
         f"RETURNING {quote('ticket_id')}, {quote('policy_id')}, {col['due_at']}"
@@ -82,7 +89,9 @@ def run_sla_pass(*, now: datetime | None = None) -> SlaPassResult:
     warned = 0
     with transaction.atomic():
         for target in SlaTarget.values:
-            for ticket_id, policy_id, due in _mark(target, "breached_at", "due_at", now):
+            for ticket_id, policy_id, due in _mark(
+                target, "breached_at", "due_at", now
+            ):
                 breaches.append(
                     SlaBreach(
                         ticket_id=ticket_id,
@@ -92,11 +101,31 @@ def run_sla_pass(*, now: datetime | None = None) -> SlaPassResult:
                         breached_at=now,
                     )
                 )
-                events.append(_event(TicketEvent.Kind.SLA_BREACHED, ticket_id, target, policy_id, names, due, now))
+                events.append(
+                    _event(
+                        TicketEvent.Kind.SLA_BREACHED,
+                        ticket_id,
+                        target,
+                        policy_id,
+                        names,
+                        due,
+                        now,
+                    )
+                )
         for target in SlaTarget.values:
             for ticket_id, policy_id, due in _mark(target, "warned_at", "warn_at", now):
                 warned += 1
-                events.append(_event(TicketEvent.Kind.SLA_WARNING, ticket_id, target, policy_id, names, due, now))
+                events.append(
+                    _event(
+                        TicketEvent.Kind.SLA_WARNING,
+                        ticket_id,
+                        target,
+                        policy_id,
+                        names,
+                        due,
+                        now,
+                    )
+                )
         SlaBreach.objects.bulk_create(breaches, batch_size=BATCH_SIZE)
         record_event_batch(events, batch_size=BATCH_SIZE)
     return SlaPassResult(warned=warned, breached=len(breaches))

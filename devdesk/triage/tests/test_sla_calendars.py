@@ -32,9 +32,7 @@ berlin = BusinessHours(
 )
 new_york = BusinessHours("America/New_York", WEEKDAYS_9_TO_5, holiday_country="US")
 # Open around the clock on Sundays, when both zones change their clocks.
-night_shift = BusinessHours(
-    "Europe/Berlin", (((0, 240),),) * 6 + (((0, 1440),),)
-)
+night_shift = BusinessHours("Europe/Berlin", (((0, 240),),) * 6 + (((0, 1440),),))
 CALENDARS = [berlin, new_york, night_shift]
 
 # Instants around the 2024 DST changes of both zones, and the year's holidays.

@@ -46,8 +46,7 @@ def opened(acme_customer, policy, django_capture_on_commit_callbacks):  # type: 
 
     def _open(**fields):  # type: ignore[no-untyped-def]
         with at(MONDAY_10), django_capture_on_commit_callbacks(execute=True):
-            ticket = make_ticket(acme_customer, **fields)
-        return ticket
+            return make_ticket(acme_customer, **fields)
 
     return _open
 
@@ -80,7 +79,9 @@ def test_a_new_ticket_gets_due_times_in_business_hours(opened, policy):
     assert state.next_due_at == state.first_response_due_at
 
 
-def test_no_policy_means_no_sla_state(acme_customer, calendar, django_capture_on_commit_callbacks):
+def test_no_policy_means_no_sla_state(
+    acme_customer, calendar, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         ticket = make_ticket(acme_customer)
     assert not TicketSla.objects.filter(ticket=ticket).exists()
@@ -93,7 +94,10 @@ def test_the_most_specific_policy_wins(
     acme.save()
     make_policy(name="Enterprise", plan="enterprise", first_response_minutes=30)
     make_policy(
-        name="Enterprise urgent", plan="enterprise", priority=4, first_response_minutes=15
+        name="Enterprise urgent",
+        plan="enterprise",
+        priority=4,
+        first_response_minutes=15,
     )
     make_policy(name="Any urgent", priority=4, first_response_minutes=45)
 
@@ -134,12 +138,26 @@ def test_a_customer_message_after_a_reply_starts_the_next_response_clock(
 ):
     ticket = opened()
     run(MONDAY_10 + timedelta(minutes=20), add_message, ticket, author=agent, body="Hi")
-    run(MONDAY_10 + timedelta(hours=6), add_message, ticket, author=acme_customer, body="?")
+    run(
+        MONDAY_10 + timedelta(hours=6),
+        add_message,
+        ticket,
+        author=acme_customer,
+        body="?",
+    )
     state = sla(ticket)
     # 16:00 + 120 business minutes: one hour Monday, one hour Tuesday from 09:00.
     assert state.next_response_due_at == datetime(2024, 6, 4, 10, 0, tzinfo=BERLIN)
-    run(datetime(2024, 6, 4, 9, 30, tzinfo=BERLIN), add_message, ticket, author=agent, body="A")
-    assert sla(ticket).next_response_met_at == datetime(2024, 6, 4, 9, 30, tzinfo=BERLIN)
+    run(
+        datetime(2024, 6, 4, 9, 30, tzinfo=BERLIN),
+        add_message,
+        ticket,
+        author=agent,
+        body="A",
+    )
+    assert sla(ticket).next_response_met_at == datetime(
+        2024, 6, 4, 9, 30, tzinfo=BERLIN
+    )
 
 
 def test_pending_customer_pauses_and_the_paused_time_is_not_counted(
@@ -173,7 +191,13 @@ def test_solving_meets_resolution_and_reopening_runs_it_again(
     opened, agent, acme_customer, run
 ):
     ticket = opened()
-    run(MONDAY_10 + timedelta(minutes=10), add_message, ticket, author=agent, body="Fixed")
+    run(
+        MONDAY_10 + timedelta(minutes=10),
+        add_message,
+        ticket,
+        author=agent,
+        body="Fixed",
+    )
     solved_at = MONDAY_10 + timedelta(hours=1)
     run(solved_at, change_status, ticket, Ticket.Status.SOLVED, acting_user=agent)
     assert sla(ticket).resolution_met_at == solved_at
@@ -200,7 +224,9 @@ def test_the_pass_warns_then_breaches_each_exactly_once(opened):
     again = run_sla_pass(now=breach_time + timedelta(minutes=1))
     assert (first.breached, again.breached) == (1, 0)
     kinds = list(
-        ticket.events.filter(kind__startswith="sla_").values_list("kind", "data__target")
+        ticket.events.filter(kind__startswith="sla_").values_list(
+            "kind", "data__target"
+        )
     )
     assert kinds == [
         (TicketEvent.Kind.SLA_WARNING, "first_response"),
