@@ -28,6 +28,7 @@ from devdesk.api.triage_sla_schemas import (
     TicketSlaOut,
 )
 from devdesk.tickets import access
+from devdesk.tickets.models import Ticket
 from devdesk.triage.models import BusinessCalendar, SlaPolicy
 from devdesk.triage.sla import set_policy
 from devdesk.triage.sla.policies import (
@@ -111,7 +112,7 @@ def update_policy(
     fields = PolicyIn(
         name=policy.name,
         plan=policy.plan,
-        priority=policy.priority,
+        priority=None if policy.priority is None else Ticket.Priority(policy.priority),
         first_response_minutes=policy.first_response_minutes,
         next_response_minutes=policy.next_response_minutes,
         resolution_minutes=policy.resolution_minutes,

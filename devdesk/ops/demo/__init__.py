@@ -25,6 +25,7 @@ from django.utils import timezone
 from devdesk.accounts.models import ApiToken, Organization, Team, User, hash_token
 from devdesk.ops.demo.content import load_cast, load_conversations
 from devdesk.ops.demo.mail import remove_mail, write_mail
+from devdesk.ops.demo.sla import remove_sla, write_sla
 from devdesk.ops.demo.writer import STORY_TAGS, DemoWriter
 from devdesk.tickets.models import Attachment, Macro, Message, Product, Tag, Ticket
 
@@ -67,6 +68,9 @@ def load_demo(*, seed: int = DEFAULT_SEED, tickets: int = DEFAULT_TICKETS) -> Su
         writer.write_cast(password=DEMO_PASSWORD)
         writer.write_tickets(tickets)
         write_mail(cast)
+        # After the commit and after the ticket events' own subscribers, so the
+        # SLA clocks start from the finished history instead of replaying it.
+        transaction.on_commit(lambda: write_sla(now=timezone.now()))
         ensure_demo_token()
     demo_tickets = Ticket.objects.filter(
         organization__slug__in=[o.slug for o in cast.customers]
@@ -120,6 +124,7 @@ def remove_demo() -> int:
         count = tickets.count()
         remove_mail(cast)
         tickets.delete()
+        remove_sla()
         users.delete()
         Team.objects.filter(slug__in=[t[1] for t in cast.teams]).delete()
         Macro.objects.filter(name__in=[m.name for m in cast.macros]).delete()

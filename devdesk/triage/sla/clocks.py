@@ -271,9 +271,9 @@ def _move_to_policy(
             _set(state, target, "due_at", None)
             _set(state, target, "warn_at", None)
         elif not before or due is None:
-            starts = {
-                SlaTarget.FIRST_RESPONSE: ticket.first_response_at is None,
-                SlaTarget.RESOLUTION: ticket.is_unresolved,
+            starts: dict[str, bool] = {
+                SlaTarget.FIRST_RESPONSE.value: ticket.first_response_at is None,
+                SlaTarget.RESOLUTION.value: ticket.is_unresolved,
             }
             if starts.get(target):
                 _start(

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devdesk.api.tests.conftest import api  # noqa: F401 - the API test client fixture
 from devdesk.tickets.tests.factories import make_ticket
 from devdesk.triage.models import BusinessCalendar, SlaPolicy
 from devdesk.triage.sla import run_sla_pass, start_sla
@@ -89,7 +88,7 @@ def test_bad_calendar_input_is_refused_with_the_reason(
     assert not BusinessCalendar.objects.exists()
 
 
-def test_api_refuses_a_second_policy_for_the_same_plan_and_priority(api, admin_user):  # noqa: F811
+def test_api_refuses_a_second_policy_for_the_same_plan_and_priority(api, admin_user):
     body = {"name": "A", "plan": "gold", "priority": 3, "resolution_minutes": 600}
     assert (
         api("POST", "/api/sla/policies", as_=admin_user, json=body).status_code == 201
@@ -109,14 +108,14 @@ def test_api_refuses_a_second_policy_for_the_same_plan_and_priority(api, admin_u
         {"name": "X"},
     ],
 )
-def test_api_refuses_bad_policies_with_a_4xx(api, admin_user, body):  # noqa: F811
+def test_api_refuses_bad_policies_with_a_4xx(api, admin_user, body):
     response = api("POST", "/api/sla/policies", as_=admin_user, json=body)
     assert 400 <= response.status_code < 500
     assert {"code", "message"} <= response.json().keys()
     assert not SlaPolicy.objects.exists()
 
 
-def test_api_patch_changes_only_the_fields_sent(api, admin_user):  # noqa: F811
+def test_api_patch_changes_only_the_fields_sent(api, admin_user):
     policy = make_policy()
     response = api(
         "PATCH",
@@ -129,7 +128,7 @@ def test_api_patch_changes_only_the_fields_sent(api, admin_user):  # noqa: F811
     assert (policy.resolution_minutes, policy.first_response_minutes) == (99, 60)
 
 
-def test_a_policy_in_use_cannot_be_deleted(api, admin_user, acme_customer):  # noqa: F811
+def test_a_policy_in_use_cannot_be_deleted(api, admin_user, acme_customer):
     policy = make_policy()
     start_sla(make_ticket(acme_customer))
     response = api("DELETE", f"/api/sla/policies/{policy.pk}", as_=admin_user)
@@ -137,7 +136,7 @@ def test_a_policy_in_use_cannot_be_deleted(api, admin_user, acme_customer):  # n
     assert SlaPolicy.objects.filter(pk=policy.pk).exists()
 
 
-def test_an_agent_sets_a_tickets_policy_by_api(api, agent, acme_customer):  # noqa: F811
+def test_an_agent_sets_a_tickets_policy_by_api(api, agent, acme_customer):
     make_policy()
     gold = make_policy(name="Gold", plan="gold", first_response_minutes=15)
     ticket = make_ticket(acme_customer)

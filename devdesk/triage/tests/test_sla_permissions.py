@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devdesk.api.tests.conftest import api  # noqa: F401 - the API test client fixture
 from devdesk.triage.models import SlaPolicy
 from devdesk.triage.sla import run_sla_pass, start_sla
 from devdesk.triage.tests.factories_sla import make_calendar, make_policy
@@ -91,7 +90,7 @@ def test_only_admins_open_the_edit_pages(
 )
 def test_sla_api_reads_are_for_desk_staff(
     request, api, policy, persona, expected, path
-):  # noqa: F811
+):
     response = api("GET", path, as_=_persona(request, persona))
     assert response.status_code == expected
 
@@ -100,7 +99,7 @@ def test_sla_api_reads_are_for_desk_staff(
     ("persona", "expected"),
     [("admin_user", 201), ("agent", 403), ("acme_customer", 403), (None, 401)],
 )
-def test_only_admins_create_policies_by_api(request, api, policy, persona, expected):  # noqa: F811
+def test_only_admins_create_policies_by_api(request, api, policy, persona, expected):
     body = {"name": "Gold", "plan": "gold", "first_response_minutes": 30}
     response = api(
         "POST", "/api/sla/policies", as_=_persona(request, persona), json=body
@@ -109,7 +108,7 @@ def test_only_admins_create_policies_by_api(request, api, policy, persona, expec
     assert SlaPolicy.objects.filter(name="Gold").exists() == (expected == 201)
 
 
-def test_customers_never_get_a_tickets_sla(api, agent, acme_customer, policy):  # noqa: F811
+def test_customers_never_get_a_tickets_sla(api, agent, acme_customer, policy):
     from devdesk.tickets.tests.factories import make_ticket
 
     ticket = make_ticket(acme_customer)
@@ -123,7 +122,7 @@ def test_customers_never_get_a_tickets_sla(api, agent, acme_customer, policy):  
     assert [item["sla"] for item in listed] == [None]
 
 
-def test_customers_do_not_see_sla_events(api, agent, acme_customer, policy):  # noqa: F811
+def test_customers_do_not_see_sla_events(api, agent, acme_customer, policy):
     from devdesk.tickets.tests.factories import make_ticket
 
     ticket = make_ticket(acme_customer)
