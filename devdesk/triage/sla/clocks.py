@@ -138,7 +138,7 @@ def _save(state: TicketSla, at: datetime) -> None:
 
 def _locked(ticket: Ticket) -> TicketSla | None:
     return (
-        TicketSla.objects.select_for_update()
+        TicketSla.objects.select_for_update(of=("self",))
         .select_related("policy__calendar")
         .filter(ticket_id=ticket.pk)
         .first()
