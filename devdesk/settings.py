@@ -344,6 +344,8 @@ MAIL_ACKNOWLEDGE = env_bool("MAIL_ACKNOWLEDGE", True)
 MAIL_AUTO_REPLIES_PER_HOUR = env_int("MAIL_AUTO_REPLIES_PER_HOUR", 5)
 MAIL_RECEIVE_LISTEN = env_str("MAIL_RECEIVE_LISTEN", "127.0.0.1:2525")
 MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60)
+# How often the scheduler queues the SLA pass (warnings and breaches).
+SLA_PASS_SECONDS = env_int("SLA_PASS_SECONDS", 60)
 PRESENCE_SECONDS = env_int("PRESENCE_SECONDS", 30)
 # Inbox view counts are cached until a ticket changes, and at most this long (0: off).
 INBOX_COUNTS_SECONDS = env_int("INBOX_COUNTS_SECONDS", 60)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("desk/mail/", include("devdesk.intake.urls_desk")),
     path("desk/engineering/", include("devdesk.triage.urls_escalation")),
     path("hooks/", include("devdesk.triage.urls_escalation_hooks")),
+    path("desk/sla/", include("devdesk.triage.urls_sla")),
     path("portal/", include("devdesk.tickets.urls_portal")),
     path(
         "attachments/<int:pk>/<path:filename>",

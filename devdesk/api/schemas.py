@@ -12,6 +12,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, field_validator
 
 from devdesk.accounts.models import Invitation, Organization, User
+from devdesk.api.triage_sla_schemas import TicketSlaOut, ticket_sla_out
 from devdesk.lib.markdown import render_markdown
 from devdesk.tickets import access
 from devdesk.tickets.models import Attachment, Message, Product, Ticket, TicketEvent
@@ -217,6 +218,9 @@ class TicketOut(Schema):
     updated_at: datetime
     merged_into: int | None
     url: str
+    sla: TicketSlaOut | None = Field(
+        None, description="SLA clocks and their state; desk staff only"
+    )
 
     @classmethod
     def build(cls, ticket: Ticket, viewer: User) -> TicketOut:
@@ -239,6 +243,7 @@ class TicketOut(Schema):
             updated_at=ticket.updated_at,
             merged_into=ticket.merged_into.number if ticket.merged_into else None,
             url=ticket_web_url(ticket, viewer),
+            sla=ticket_sla_out(ticket, viewer),
         )
 
 

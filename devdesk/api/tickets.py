@@ -71,12 +71,12 @@ EDIT_FIELDS = frozenset(
 
 
 def _visible(user: User) -> TicketQuerySet:
-    return access.visible_tickets(user).for_list()
+    return access.visible_tickets(user).for_list().select_related("sla__policy")
 
 
 def _loaded(ticket: Ticket) -> Ticket:
     """The ticket again with everything :class:`TicketOut` shows, in a fixed query count."""
-    return Ticket.objects.for_list().get(pk=ticket.pk)
+    return Ticket.objects.for_list().select_related("sla__policy").get(pk=ticket.pk)
 
 
 def _user_filter(user: User, value: str, field: str) -> dict[str, Any]:

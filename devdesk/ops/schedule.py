@@ -25,6 +25,7 @@ from devdesk.lib.tasks import uses_database_queue
 from devdesk.ops.tasks import prune_task_results
 from devdesk.tickets.tasks import prune_ticket_presence, requeue_unsent_notifications
 from devdesk.triage.escalation.tasks import retry_due_webhooks
+from devdesk.triage.sla.tasks import sla_pass
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ SCHEDULE: tuple[Periodic, ...] = (
         timedelta(seconds=settings.MAIL_POLL_SECONDS),
         applies=lambda: pollable_mailboxes().exists(),
     ),
+    Periodic(sla_pass, timedelta(seconds=settings.SLA_PASS_SECONDS)),
     Periodic(prune_ticket_presence, timedelta(hours=1)),
     Periodic(prune_task_results, timedelta(days=1), applies=uses_database_queue),
 )

@@ -50,6 +50,18 @@ def record_events(ticket: Ticket, events: Sequence[TicketEvent]) -> list[TicketE
     return saved
 
 
+def record_event_batch(
+    events: Sequence[TicketEvent], *, batch_size: int = 2000
+) -> list[TicketEvent]:
+    """Append events (unsaved, each naming its ticket) to the histories of many
+    tickets in multi-row inserts and schedule their subscribers: for periodic
+    passes that change thousands of tickets at once (the SLA pass)."""
+    saved = TicketEvent.objects.bulk_create(events, batch_size=batch_size)
+    for event in saved:
+        _schedule(event)
+    return saved
+
+
 def _schedule(event: TicketEvent) -> None:
     for handler in (*_handlers.get(event.kind, ()), *_handlers.get(ANY, ())):
         transaction.on_commit(lambda h=handler: _dispatch(h, event))  # type: ignore[misc]

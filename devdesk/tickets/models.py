@@ -69,7 +69,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         people = User.objects.only(*User.NAME_FIELDS)
         # django-stubs adds ``tag_list`` from the Prefetch below; Ticket declares it.
         return (
-            self.select_related("organization")  # type: ignore[no-redef]
+            # ``sla``: triage's SLA clocks (one-to-one), for the row's SLA badge.
+            self.select_related("organization", "sla")  # type: ignore[no-redef]
             .only(*INBOX_ROW_FIELDS)
             .prefetch_related(
                 models.Prefetch("requester", queryset=people),
@@ -92,6 +93,10 @@ INBOX_ROW_FIELDS = (
     "organization__name",
     "requester",
     "assignee",
+    "sla__ticket",
+    "sla__paused_at",
+    "sla__next_due_at",
+    "sla__next_warn_at",
 )
 
 
@@ -348,6 +353,9 @@ class TicketEvent(models.Model):
         MACRO_APPLIED = "macro_applied", "Macro applied"
         NOTIFICATION_FAILED = "notification_failed", "E-mail not sent"
         NOTIFICATION_SENT = "notification_sent", "E-mail sent after a failure"
+        SLA_POLICY_CHANGED = "sla_policy_changed", "SLA policy changed"
+        SLA_WARNING = "sla_warning", "SLA breach near"
+        SLA_BREACHED = "sla_breached", "SLA breached"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

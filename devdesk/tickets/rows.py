@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape as esc
 
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from devdesk.lib.humanize import ago, time_ago
@@ -37,6 +38,7 @@ class _Shared:
         self.ticket_url = desk_ticket_urls()
         self.status = {k: str(v) for k, v in Ticket.Status.choices}
         self.priority = {k: str(v) for k, v in Ticket.Priority.choices}
+        self.now = timezone.now()
 
 
 def inbox_row(
@@ -71,6 +73,9 @@ def inbox_row(
     )
     org = esc(organization)
     status = esc(ticket.status)
+    # Triage's SLA clocks, joined by for_inbox(); a ticket without them shows none.
+    sla = getattr(ticket, "sla", None)
+    sla_badge = sla.inbox_badge(shared.now) if sla is not None else ""
     return (
         f'<tr data-row data-href="{url}">{pick}'
         f'<td class="number">#{ticket.number}</td>'
@@ -79,7 +84,7 @@ def inbox_row(
         f'<td class="hide-sm requester">{esc(ticket.requester.display_name)}'
         f'<span class="sub">{org}</span></td>'
         f'<td class="status-cell"><span class="badge status-{status}">'
-        f"{esc(shared.status.get(ticket.status, ticket.status))}</span></td>"
+        f"{esc(shared.status.get(ticket.status, ticket.status))}</span>{sla_badge}</td>"
         f'<td class="priority-cell"><span class="badge priority-{ticket.priority}">'
         f"{esc(shared.priority.get(ticket.priority, str(ticket.priority)))}"
         "</span></td>"

@@ -7,3 +7,8 @@ class TriageConfig(AppConfig):
 
     name = "devdesk.triage"
     label = "triage"
+
+    def ready(self) -> None:
+        from devdesk.triage.sla import subscriptions
+
+        subscriptions.connect()

@@ -26,6 +26,7 @@ from devdesk.accounts.models import ApiToken, Organization, Team, User, hash_tok
 from devdesk.ops.demo.content import load_cast, load_conversations
 from devdesk.ops.demo.escalation import remove_escalations, write_escalations
 from devdesk.ops.demo.mail import remove_mail, write_mail
+from devdesk.ops.demo.sla import remove_sla, write_sla
 from devdesk.ops.demo.writer import STORY_TAGS, DemoWriter
 from devdesk.tickets.models import Attachment, Macro, Message, Product, Tag, Ticket
 
@@ -69,6 +70,9 @@ def load_demo(*, seed: int = DEFAULT_SEED, tickets: int = DEFAULT_TICKETS) -> Su
         writer.write_tickets(tickets)
         write_mail(cast)
         write_escalations(cast, now=writer.now)
+        # After the commit and after the ticket events' own subscribers, so the
+        # SLA clocks start from the finished history instead of replaying it.
+        transaction.on_commit(lambda: write_sla(now=timezone.now()))
         ensure_demo_token()
     demo_tickets = Ticket.objects.filter(
         organization__slug__in=[o.slug for o in cast.customers]
@@ -123,6 +127,7 @@ def remove_demo() -> int:
         remove_mail(cast)
         tickets.delete()
         remove_escalations(users)
+        remove_sla()
         users.delete()
         Team.objects.filter(slug__in=[t[1] for t in cast.teams]).delete()
         Macro.objects.filter(name__in=[m.name for m in cast.macros]).delete()

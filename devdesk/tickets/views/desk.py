@@ -289,7 +289,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     ticket = access.get_ticket_for(
         request.user,
         number,
-        related=("organization", "requester", "owner", "assignee"),
+        related=("organization", "requester", "owner", "assignee", "sla__policy"),
     )
     return render_ticket(request, ticket)
 

@@ -11,3 +11,8 @@ from devdesk.triage.models.escalation import TrackerKind as TrackerKind
 from devdesk.triage.models.escalation import WebhookAttempt as WebhookAttempt
 from devdesk.triage.models.escalation import WebhookDelivery as WebhookDelivery
 from devdesk.triage.models.escalation import WebhookEndpoint as WebhookEndpoint
+from devdesk.triage.models.sla import BusinessCalendar as BusinessCalendar
+from devdesk.triage.models.sla import SlaBreach as SlaBreach
+from devdesk.triage.models.sla import SlaPolicy as SlaPolicy
+from devdesk.triage.models.sla import SlaTarget as SlaTarget
+from devdesk.triage.models.sla import TicketSla as TicketSla
