@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -92,6 +93,8 @@ INBOX_ROW_FIELDS = (
     "organization__name",
     "requester",
     "assignee",
+    "is_out_of_scope",
+    "cooldown_until",
 )
 
 
@@ -206,6 +209,12 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set by triage (scope and cool-down) and read by anyone without importing it;
+    # desk staff only: customers never see them.
+    is_out_of_scope = models.BooleanField(default=False)
+    out_of_scope_reason = models.CharField(max_length=300, blank=True)
+    cooldown_until = models.DateTimeField(null=True, blank=True)
+    cooldown_reason = models.CharField(max_length=200, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -239,6 +248,16 @@ class Ticket(models.Model):
     @property
     def is_unresolved(self) -> bool:
         return self.status in self.UNRESOLVED_STATUSES
+
+    def is_cooling_down(self, now: datetime | None = None) -> bool:
+        """Whether automatic nudges and auto-replies hold for this ticket now."""
+        return self.cooldown_until is not None and self.cooldown_until > (
+            now or timezone.now()
+        )
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.is_cooling_down()
 
 
 class TicketCounter(models.Model):
@@ -339,6 +358,11 @@ class TicketEvent(models.Model):
         MACRO_APPLIED = "macro_applied", "Macro applied"
         NOTIFICATION_FAILED = "notification_failed", "E-mail not sent"
         NOTIFICATION_SENT = "notification_sent", "E-mail sent after a failure"
+        SCOPE_FLAGGED = "scope_flagged", "Flagged out of scope"
+        SCOPE_CLEARED = "scope_cleared", "Out-of-scope flag cleared"
+        BURST_FOLDED = "burst_folded", "New request folded in"
+        COOLDOWN_STARTED = "cooldown_started", "Cool-down started"
+        COOLDOWN_ENDED = "cooldown_ended", "Cool-down ended"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -39,7 +39,7 @@ from devdesk.intake.mail.outbound import is_desk_address
 from devdesk.intake.mail.parse import MailPart, ParsedMail, Unparseable, parse
 from devdesk.intake.mail.tokens import ticket_number_in
 from devdesk.intake.models import BouncedAddress, EmailThreadId, InboundEmail
-from devdesk.intake.services import submit
+from devdesk.intake.services import Submitted, submit
 from devdesk.tickets import access
 from devdesk.tickets.attachments import CheckedUpload, check_upload
 from devdesk.tickets.errors import TicketError
@@ -150,9 +150,13 @@ def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
                 )
                 outcome = Outcome.REPLY
             else:
-                ticket = _open(inbound, mail, sender, body, follows)
-                message = ticket.messages.order_by("id").first()  # type: ignore[assignment]
-                outcome = Outcome.TICKET
+                submitted = _open(inbound, mail, sender, body, follows)
+                ticket = submitted.ticket
+                # A burst folded into the sender's open ticket is a reply to it.
+                message = ticket.messages.order_by(  # type: ignore[assignment]
+                    "-id" if submitted.folded else "id"
+                ).first()
+                outcome = Outcome.REPLY if submitted.folded else Outcome.TICKET
             EmailThreadId.objects.create(
                 message_id=inbound.message_id,
                 ticket=ticket,
@@ -202,7 +206,7 @@ def _open(
     sender: User,
     body: Body,
     follows: Ticket | None,
-) -> Ticket:
+) -> Submitted:
     text = body.text
     if follows is not None:
         text = f"Follow-up to #{follows.number}, which is closed.\n\n{text}"
@@ -216,7 +220,7 @@ def _open(
         team=mailbox.team if mailbox else None,
         uploads=body.uploads,
     )
-    return submit(new, acting_user=None).ticket
+    return submit(new, acting_user=None)
 
 
 def _thread(
