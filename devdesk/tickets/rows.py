@@ -71,10 +71,20 @@ def inbox_row(
     )
     org = esc(organization)
     status = esc(ticket.status)
+    marks = ""
+    if ticket.in_cooldown and ticket.cooldown_until:
+        until = ticket.cooldown_until.strftime("%d %b %H:%M UTC")
+        marks += (
+            f' <span class="badge cooldown" title="Cool-down until {until}: '
+            f'automatic answers hold">cool-down</span>'
+        )
+    if ticket.is_out_of_scope:
+        marks += ' <span class="badge out-of-scope">out of scope</span>'
+
     return (
         f'<tr data-row data-href="{url}">{pick}'
         f'<td class="number">#{ticket.number}</td>'
-        f'<td class="subject"><a href="{url}">{esc(ticket.subject)}</a>'
+        f'<td class="subject"><a href="{url}">{esc(ticket.subject)}</a>{marks}'
         f'<span class="sub show-sm">{org} · {esc(when)}</span>{tag_html}</td>'
         f'<td class="hide-sm requester">{esc(ticket.requester.display_name)}'
         f'<span class="sub">{org}</span></td>'
