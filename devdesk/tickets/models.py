@@ -211,10 +211,15 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # Set by triage (scope and cool-down) and read by anyone without importing it;
     # desk staff only: customers never see them.
-    is_out_of_scope = models.BooleanField(default=False)
-    out_of_scope_reason = models.CharField(max_length=300, blank=True)
+    # Database defaults too: bulk loaders write tickets with raw INSERT/COPY.
+    is_out_of_scope = models.BooleanField(default=False, db_default=False)
+    out_of_scope_reason = models.CharField(
+        max_length=300, blank=True, default="", db_default=""
+    )
     cooldown_until = models.DateTimeField(null=True, blank=True)
-    cooldown_reason = models.CharField(max_length=200, blank=True)
+    cooldown_reason = models.CharField(
+        max_length=200, blank=True, default="", db_default=""
+    )
 
     objects = TicketQuerySet.as_manager()
 

@@ -62,9 +62,7 @@ def hold(
         raise TicketError("reason_required", "Say why the ticket cools down.")
     until = until or now + timedelta(minutes=settings.COOLDOWN_MINUTES)
     if until <= now:
-        raise TicketError(
-            "cooldown_in_past", "A cool-down must end later than now."
-        )
+        raise TicketError("cooldown_in_past", "A cool-down must end later than now.")
     with transaction.atomic():
         lock_and_refresh(ticket)
         if not ticket.is_unresolved or ticket.merged_into_id:

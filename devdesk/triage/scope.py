@@ -57,9 +57,7 @@ class Assessment:
 
 def covered_products(plan: str) -> list[PlanCoverage]:
     return list(
-        PlanCoverage.objects.filter(plan__iexact=plan.strip()).select_related(
-            "product"
-        )
+        PlanCoverage.objects.filter(plan__iexact=plan.strip()).select_related("product")
     )
 
 
@@ -83,7 +81,8 @@ def assess(ticket: Ticket, *, text: str | None = None) -> Assessment | None:
     lowered = f"{ticket.subject}\n{text}".lower()
     for area in ScopeArea.objects.filter(kind=ScopeArea.Kind.NOT_SUPPORTED):
         for phrase in area.phrase_list:
-            if phrase in lowered:
+            # Whole words only: "ufw" is not in "bufwrite".
+            if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", lowered):
                 return Assessment(
                     Source.PHRASE, f"Mentions “{phrase}”: {area.name}.", area=area
                 )
@@ -91,14 +90,14 @@ def assess(ticket: Ticket, *, text: str | None = None) -> Assessment | None:
         scope_classifier.trained_model(), ticket.subject, text
     )
     if verdict.is_out_of_scope(settings.SCOPE_CLASSIFIER_THRESHOLD):
-        area = ScopeArea.objects.filter(
+        named = ScopeArea.objects.filter(
             slug=verdict.area, kind=ScopeArea.Kind.NOT_SUPPORTED
         ).first()
-        label = area.name if area else verdict.area.replace("-", " ")
+        label = named.name if named else verdict.area.replace("-", " ")
         return Assessment(
             Source.CLASSIFIER,
             f"Reads like {label} ({verdict.probability:.0%} out of scope).",
-            area=area,
+            area=named,
             probability=verdict.probability,
         )
     return None

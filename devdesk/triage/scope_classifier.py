@@ -18,6 +18,7 @@ The model trains from ``devdesk/triage/data/scope_train.jsonl`` on first use;
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -34,9 +35,61 @@ IN_SCOPE = "in_scope"
 WORD = re.compile(r"[a-z][a-z0-9+#.\-]*[a-z0-9+#]|[a-z]")
 # Words that say nothing about what a ticket is about.
 STOP_WORDS = frozenset(
-    """a an and are as at be but by can could do does for from have hi hello how i
-    if in is it its me my of on or our please so that the their there this to us
-    was we what when where which with would you your thanks thank regards""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "for",
+        "from",
+        "have",
+        "hi",
+        "hello",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "please",
+        "so",
+        "that",
+        "the",
+        "their",
+        "there",
+        "this",
+        "to",
+        "us",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "with",
+        "would",
+        "you",
+        "your",
+        "thanks",
+        "thank",
+        "regards",
+    ]
 )
 
 
@@ -60,7 +113,7 @@ def features(subject: str, body: str) -> list[str]:
     found: list[str] = []
     for text, times in ((subject, 2), (body, 1)):
         words = [w for w in WORD.findall(text.lower()) if w not in STOP_WORDS]
-        grams = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        grams = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
         found.extend(grams * times)
     return found
 

@@ -33,12 +33,69 @@ CAPS_MIN_LETTERS = 20
 
 # Words VADER reads as negative that are how developers describe software.
 TECHNICAL_WORDS = frozenset(
-    """abort aborted broken bug bugs broke block blocked blocking crash crashed crashes
-    crashing critical dead deadlock denied deny destroy destroyed error errors fail
-    failed failing fails failure failures fatal fault faulty freeze frozen hang
-    hanging hangs invalid issue issues kill killed kills leak leaking loss lost
-    missing panic problem problems reject rejected rejects stuck throw throws timeout trouble
-    urgent warning wrong""".split()
+    [
+        "abort",
+        "aborted",
+        "broken",
+        "bug",
+        "bugs",
+        "broke",
+        "block",
+        "blocked",
+        "blocking",
+        "crash",
+        "crashed",
+        "crashes",
+        "crashing",
+        "critical",
+        "dead",
+        "deadlock",
+        "denied",
+        "deny",
+        "destroy",
+        "destroyed",
+        "error",
+        "errors",
+        "fail",
+        "failed",
+        "failing",
+        "fails",
+        "failure",
+        "failures",
+        "fatal",
+        "fault",
+        "faulty",
+        "freeze",
+        "frozen",
+        "hang",
+        "hanging",
+        "hangs",
+        "invalid",
+        "issue",
+        "issues",
+        "kill",
+        "killed",
+        "kills",
+        "leak",
+        "leaking",
+        "loss",
+        "lost",
+        "missing",
+        "panic",
+        "problem",
+        "problems",
+        "reject",
+        "rejected",
+        "rejects",
+        "stuck",
+        "throw",
+        "throws",
+        "timeout",
+        "trouble",
+        "urgent",
+        "warning",
+        "wrong",
+    ]
 )
 
 

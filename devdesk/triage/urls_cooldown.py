@@ -11,7 +11,5 @@ urlpatterns = [
         views_cooldown.scope_clear,
         name="scope-clear",
     ),
-    path(
-        "tickets/<int:number>/end-cooldown/", views_cooldown.release, name="release"
-    ),
+    path("tickets/<int:number>/end-cooldown/", views_cooldown.release, name="release"),
 ]

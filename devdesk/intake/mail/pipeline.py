@@ -220,7 +220,9 @@ def _open(
         team=mailbox.team if mailbox else None,
         uploads=body.uploads,
     )
-    return submit(new, acting_user=None)
+    # Imported history arrives all at once: its senders are not writing in a burst.
+    imported = inbound.source == InboundEmail.Source.IMPORT
+    return submit(new, acting_user=None, fold_bursts=not imported)
 
 
 def _thread(

@@ -25,6 +25,7 @@ from django.utils import timezone
 from devdesk.accounts.models import ApiToken, Organization, Team, User, hash_token
 from devdesk.ops.demo.content import load_cast, load_conversations
 from devdesk.ops.demo.mail import remove_mail, write_mail
+from devdesk.ops.demo.triage_cooldown import write_triage_cooldown
 from devdesk.ops.demo.writer import STORY_TAGS, DemoWriter
 from devdesk.tickets.models import Attachment, Macro, Message, Product, Tag, Ticket
 
@@ -67,6 +68,7 @@ def load_demo(*, seed: int = DEFAULT_SEED, tickets: int = DEFAULT_TICKETS) -> Su
         writer.write_cast(password=DEMO_PASSWORD)
         writer.write_tickets(tickets)
         write_mail(cast)
+        write_triage_cooldown(User.objects.get(email=cast.token_owner), writer.now)
         ensure_demo_token()
     demo_tickets = Ticket.objects.filter(
         organization__slug__in=[o.slug for o in cast.customers]

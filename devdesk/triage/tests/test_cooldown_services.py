@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.utils import timezone
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from devdesk.intake.mail.services import receive
 from devdesk.intake.models import InboundEmail, Mailbox
@@ -36,7 +38,11 @@ def kinds(ticket: Ticket) -> list[str]:
 
 def request(customer, when, subject="Webhook retries arrive twice", **kw):  # type: ignore[no-untyped-def]
     new = NewTicket(
-        requester=customer, subject=subject, body="It happened again.", created_at=when, **kw
+        requester=customer,
+        subject=subject,
+        body="It happened again.",
+        created_at=when,
+        **kw,
     )
     return submit(new, acting_user=customer)
 
@@ -77,11 +83,16 @@ def test_new_requests_within_the_window_fold_into_the_open_ticket(acme_customer)
     first = request(acme_customer, start)
 
     # when: the same customer opens two more requests within 30 minutes
-    second = request(acme_customer, start + timedelta(minutes=5), subject="Still broken")
+    second = request(
+        acme_customer, start + timedelta(minutes=5), subject="Still broken"
+    )
     third = request(acme_customer, start + timedelta(minutes=9), subject="Hello??")
 
     # then: one ticket, three messages, each fold an event; the subject is kept
-    assert first.created and not second.created and second.folded and third.folded
+    assert first.created
+    assert not second.created
+    assert second.folded
+    assert third.folded
     assert second.ticket.pk == third.ticket.pk == first.ticket.pk
     ticket = first.ticket
     assert Ticket.objects.filter(requester=acme_customer).count() == 1
@@ -97,7 +108,8 @@ def test_a_request_after_the_window_opens_its_own_ticket(acme_customer, settings
     later = request(
         acme_customer, start + timedelta(minutes=settings.COOLDOWN_BURST_MINUTES + 1)
     )
-    assert later.created and later.ticket.pk != first.ticket.pk
+    assert later.created
+    assert later.ticket.pk != first.ticket.pk
 
 
 def test_a_request_about_another_product_is_not_folded(acme_customer):
@@ -106,7 +118,8 @@ def test_a_request_about_another_product_is_not_folded(acme_customer):
     other = request(
         acme_customer, start + timedelta(minutes=2), product=ProductFactory(name="CLI")
     )
-    assert other.created and other.ticket.pk != first.ticket.pk
+    assert other.created
+    assert other.ticket.pk != first.ticket.pk
 
 
 def test_a_ticket_logged_by_an_agent_is_never_folded(acme_customer, agent):
@@ -122,7 +135,8 @@ def test_a_ticket_logged_by_an_agent_is_never_folded(acme_customer, agent):
         ),
         acting_user=agent,
     )
-    assert logged.created and logged.ticket.pk != first.ticket.pk
+    assert logged.created
+    assert logged.ticket.pk != first.ticket.pk
 
 
 def test_another_customer_of_the_same_organization_is_not_folded(
@@ -131,7 +145,8 @@ def test_another_customer_of_the_same_organization_is_not_folded(
     start = timezone.now() - timedelta(minutes=10)
     first = request(acme_customer, start)
     colleague = request(acme_colleague, start + timedelta(minutes=1))
-    assert colleague.created and colleague.ticket.pk != first.ticket.pk
+    assert colleague.created
+    assert colleague.ticket.pk != first.ticket.pk
 
 
 # --- what puts a ticket in cool-down and what ends it ----------------------------
@@ -175,7 +190,8 @@ def test_an_angry_message_holds_and_a_calm_one_releases(
         add_message(ticket, author=acme_customer, body=CALM)
 
     ticket.refresh_from_db()
-    assert not ticket.in_cooldown and ticket.cooldown_reason == ""
+    assert not ticket.in_cooldown
+    assert ticket.cooldown_reason == ""
     ended = ticket.events.get(kind=TicketEvent.Kind.COOLDOWN_ENDED)
     assert ended.data["reason"].startswith("calm message")
     assert ended.data["early"] is True
