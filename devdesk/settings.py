@@ -67,6 +67,16 @@ def env_int(name: str, default: int) -> int:
         ) from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -347,6 +357,17 @@ MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60)
 # How often the scheduler queues the SLA pass (warnings and breaches).
 SLA_PASS_SECONDS = env_int("SLA_PASS_SECONDS", 60)
 PRESENCE_SECONDS = env_int("PRESENCE_SECONDS", 30)
+# Cool-down (triage): N writes from one sender within M minutes are a burst, folded
+# into one ticket; a burst or an angry message (sentiment at or below the angry
+# score) holds automatic answers on the ticket for COOLDOWN_MINUTES, or until the
+# sender writes calmly (sentiment above the calm score).
+COOLDOWN_BURST_MESSAGES = env_int("COOLDOWN_BURST_MESSAGES", 5)
+COOLDOWN_BURST_MINUTES = env_int("COOLDOWN_BURST_MINUTES", 30)
+COOLDOWN_MINUTES = env_int("COOLDOWN_MINUTES", 240)
+COOLDOWN_ANGRY_SCORE = env_float("COOLDOWN_ANGRY_SCORE", -0.5)
+COOLDOWN_CALM_SCORE = env_float("COOLDOWN_CALM_SCORE", 0.05)
+# Scope (triage): the classifier flags a ticket out of scope at this probability.
+SCOPE_CLASSIFIER_THRESHOLD = env_float("SCOPE_CLASSIFIER_THRESHOLD", 0.4)
 # Inbox view counts are cached until a ticket changes, and at most this long (0: off).
 INBOX_COUNTS_SECONDS = env_int("INBOX_COUNTS_SECONDS", 60)
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("desk/engineering/", include("devdesk.triage.urls_escalation")),
     path("hooks/", include("devdesk.triage.urls_escalation_hooks")),
     path("desk/sla/", include("devdesk.triage.urls_sla")),
+    path("desk/triage/", include("devdesk.triage.urls_cooldown")),
     path("portal/", include("devdesk.tickets.urls_portal")),
     path(
         "attachments/<int:pk>/<path:filename>",

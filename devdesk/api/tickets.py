@@ -267,7 +267,9 @@ def create_ticket(
         uploads=uploads_from(payload.attachments),
     )
     submitted = submit(new, acting_user=user, idempotency_key=idempotency_key)
-    if submitted.created:  # a retry answered with the first ticket is not counted
+    # A retry answered with the first ticket is not counted; a request added to
+    # the sender's open ticket (a burst) is.
+    if submitted.created or submitted.folded:
         count_submission(user)
     response["Location"] = reverse("api:get_ticket", args=[submitted.ticket.number])
     if not submitted.created:

@@ -1,26 +1,43 @@
 """One way in for every channel: the portal, the API, agents logging on behalf of a
-customer, and (later) e-mail and docs feedback all call :func:`submit`."""
+customer, and (later) e-mail and docs feedback all call :func:`submit`.
+
+Bursts fold here: a customer who opens a new request while they wrote on an
+unresolved ticket of theirs within the last ``COOLDOWN_BURST_MINUTES`` gets the
+request added to that ticket instead (:func:`burst_target`). Triage counts the
+writes and puts the ticket in cool-down when they reach ``COOLDOWN_BURST_MESSAGES``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from devdesk.accounts.models import User
 from devdesk.intake.models import IdempotencyKey
 from devdesk.tickets.errors import TicketError
-from devdesk.tickets.models import Ticket
-from devdesk.tickets.services import NewTicket, open_ticket
+from devdesk.tickets.events import record_event
+from devdesk.tickets.models import Message, Ticket, TicketEvent
+from devdesk.tickets.services import NewTicket, add_message, open_ticket
+
+# Channels where the desk, not the customer, decides a request is a new ticket.
+UNFOLDED_CHANNELS = frozenset({Ticket.Channel.AGENT, Ticket.Channel.EVENT})
 
 
 @dataclass(frozen=True)
 class Submitted:
     ticket: Ticket
     created: bool  # False when an idempotent retry returned the earlier ticket
+    # True when the request was added to the sender's open ticket (a burst).
+    folded: bool = False
+    # The message the request became (none for an idempotent retry).
+    message: Message | None = None
 
 
 def fingerprint(new: NewTicket) -> str:
@@ -35,10 +52,77 @@ def fingerprint(new: NewTicket) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def burst_target(new: NewTicket, *, now: datetime | None = None) -> Ticket | None:
+    """The customer's ticket a new request from ``new.requester`` folds into, if any:
+    the unresolved, unmerged ticket they requested and last wrote a public message
+    on within ``COOLDOWN_BURST_MINUTES`` of ``now`` (default: the request's time).
+
+    A request about another product than that ticket's is a different question and
+    opens its own ticket; so do requests logged by the desk (agent, event) and
+    requests from anyone but customers. ``COOLDOWN_BURST_MINUTES=0`` turns it off."""
+    minutes = settings.COOLDOWN_BURST_MINUTES
+    requester = new.requester
+    if minutes <= 0 or not requester.is_customer or new.channel in UNFOLDED_CHANNELS:
+        return None
+    now = now or new.created_at or timezone.now()
+    latest = (
+        Message.objects.filter(
+            author=requester,
+            kind=Message.Kind.PUBLIC,
+            created_at__gt=now - timedelta(minutes=minutes),
+            created_at__lte=now,
+            ticket__requester=requester,
+            ticket__status__in=Ticket.UNRESOLVED_STATUSES,
+            ticket__merged_into__isnull=True,
+        )
+        .select_related("ticket")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if latest is None:
+        return None
+    ticket = latest.ticket
+    if new.product and ticket.product_id and new.product.pk != ticket.product_id:
+        return None
+    return ticket
+
+
+def _open_or_fold(new: NewTicket, *, acting_user: User | None, fold: bool) -> Submitted:
+    """Open the ticket, or add the request to the sender's open one (see
+    :func:`burst_target`)."""
+    target = burst_target(new) if fold else None
+    if target is None:
+        ticket = open_ticket(new, acting_user=acting_user)
+        return Submitted(ticket, created=True, message=ticket.opening_message)
+    subject = " ".join(new.subject.split())
+    message = add_message(
+        target,
+        author=new.requester,
+        body=f"**{subject}**\n\n{new.body}" if subject else new.body,
+        channel=new.channel,
+        uploads=new.uploads,
+        created_at=new.created_at,
+    )
+    record_event(
+        target,
+        TicketEvent.Kind.BURST_FOLDED,
+        actor=acting_user,
+        subject=subject,
+        channel=new.channel,
+    )
+    return Submitted(target, created=False, folded=True, message=message)
+
+
 def submit(
-    new: NewTicket, *, acting_user: User | None, idempotency_key: str | None = None
+    new: NewTicket,
+    *,
+    acting_user: User | None,
+    idempotency_key: str | None = None,
+    fold_bursts: bool = True,
 ) -> Submitted:
-    """Open a ticket from any channel, at most once per idempotency key.
+    """Open a ticket from any channel, at most once per idempotency key, or add the
+    request to the sender's open ticket when they are writing in a burst
+    (:func:`burst_target`; ``fold_bursts=False`` never does, for imports).
 
     With a key, the same user sending the same request again gets the first ticket
     back (``created=False``); the same key with a different request is refused with
@@ -51,7 +135,8 @@ def submit(
     a retry would store them again before the constraint refuses.
     """
     if not idempotency_key:
-        return Submitted(open_ticket(new, acting_user=acting_user), created=True)
+        with transaction.atomic():
+            return _open_or_fold(new, acting_user=acting_user, fold=fold_bursts)
     key = idempotency_key.strip()
     if not key or len(key) > 255:
         raise TicketError(
@@ -63,11 +148,13 @@ def submit(
     if earlier is None:
         try:
             with transaction.atomic():
-                ticket = open_ticket(new, acting_user=acting_user)
-                IdempotencyKey.objects.create(
-                    user=owner, key=key, request_hash=digest, ticket=ticket
+                submitted = _open_or_fold(
+                    new, acting_user=acting_user, fold=fold_bursts
                 )
-            return Submitted(ticket, created=True)
+                IdempotencyKey.objects.create(
+                    user=owner, key=key, request_hash=digest, ticket=submitted.ticket
+                )
+            return submitted
         except IntegrityError:
             earlier = _earlier(owner, key).first()
             if earlier is None:  # something else refused, not the key

@@ -26,6 +26,7 @@ from devdesk.ops.tasks import prune_task_results
 from devdesk.tickets.tasks import prune_ticket_presence, requeue_unsent_notifications
 from devdesk.triage.escalation.tasks import retry_due_webhooks
 from devdesk.triage.sla.tasks import sla_pass
+from devdesk.triage.tasks_cooldown import release_expired_cooldowns
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     ),
     Periodic(sla_pass, timedelta(seconds=settings.SLA_PASS_SECONDS)),
     Periodic(prune_ticket_presence, timedelta(hours=1)),
+    Periodic(release_expired_cooldowns, timedelta(minutes=1)),
     Periodic(prune_task_results, timedelta(days=1), applies=uses_database_queue),
 )
 

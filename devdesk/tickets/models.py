@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -97,6 +98,8 @@ INBOX_ROW_FIELDS = (
     "sla__paused_at",
     "sla__next_due_at",
     "sla__next_warn_at",
+    "is_out_of_scope",
+    "cooldown_until",
 )
 
 
@@ -213,6 +216,17 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set by triage (scope and cool-down) and read by anyone without importing it;
+    # desk staff only: customers never see them.
+    # Database defaults too: bulk loaders write tickets with raw INSERT/COPY.
+    is_out_of_scope = models.BooleanField(default=False, db_default=False)
+    out_of_scope_reason = models.CharField(
+        max_length=300, blank=True, default="", db_default=""
+    )
+    cooldown_until = models.DateTimeField(null=True, blank=True)
+    cooldown_reason = models.CharField(
+        max_length=200, blank=True, default="", db_default=""
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -246,6 +260,16 @@ class Ticket(models.Model):
     @property
     def is_unresolved(self) -> bool:
         return self.status in self.UNRESOLVED_STATUSES
+
+    def is_cooling_down(self, now: datetime | None = None) -> bool:
+        """Whether automatic nudges and auto-replies hold for this ticket now."""
+        return self.cooldown_until is not None and self.cooldown_until > (
+            now or timezone.now()
+        )
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.is_cooling_down()
 
 
 class TicketCounter(models.Model):
@@ -356,6 +380,11 @@ class TicketEvent(models.Model):
         SLA_POLICY_CHANGED = "sla_policy_changed", "SLA policy changed"
         SLA_WARNING = "sla_warning", "SLA breach near"
         SLA_BREACHED = "sla_breached", "SLA breached"
+        SCOPE_FLAGGED = "scope_flagged", "Flagged out of scope"
+        SCOPE_CLEARED = "scope_cleared", "Out-of-scope flag cleared"
+        BURST_FOLDED = "burst_folded", "New request folded in"
+        COOLDOWN_STARTED = "cooldown_started", "Cool-down started"
+        COOLDOWN_ENDED = "cooldown_ended", "Cool-down ended"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -76,10 +76,20 @@ def inbox_row(
     # Triage's SLA clocks, joined by for_inbox(); a ticket without them shows none.
     sla = getattr(ticket, "sla", None)
     sla_badge = sla.inbox_badge(shared.now) if sla is not None else ""
+    marks = ""
+    if ticket.in_cooldown and ticket.cooldown_until:
+        until = ticket.cooldown_until.strftime("%d %b %H:%M UTC")
+        marks += (
+            f' <span class="badge cooldown" title="Cool-down until {until}: '
+            f'automatic answers hold">cool-down</span>'
+        )
+    if ticket.is_out_of_scope:
+        marks += ' <span class="badge out-of-scope">out of scope</span>'
+
     return (
         f'<tr data-row data-href="{url}">{pick}'
         f'<td class="number">#{ticket.number}</td>'
-        f'<td class="subject"><a href="{url}">{esc(ticket.subject)}</a>'
+        f'<td class="subject"><a href="{url}">{esc(ticket.subject)}</a>{marks}'
         f'<span class="sub show-sm">{org} · {esc(when)}</span>{tag_html}</td>'
         f'<td class="hide-sm requester">{esc(ticket.requester.display_name)}'
         f'<span class="sub">{org}</span></td>'

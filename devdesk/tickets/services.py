@@ -265,8 +265,10 @@ def add_message(
     channel: str = Ticket.Channel.PORTAL,
     uploads: Sequence[CheckedUpload] = (),
     new_status: str | None = None,
+    created_at: datetime | None = None,
 ) -> Message:
-    """Add a public reply or internal note, with the status changes it implies.
+    """Add a public reply or internal note, with the status changes it implies
+    (written at ``created_at``, default now: imports and tests pass the time).
 
     1. A customer's reply reopens a pending or solved ticket; a closed ticket refuses it.
     2. The first public reply from the desk sets ``first_response_at``; a new ticket
@@ -300,6 +302,7 @@ def add_message(
             kind=kind,
             channel=channel,
             uploads=uploads,
+            created_at=created_at,
         )
         now = message.created_at
         fields = ["updated_at"]

@@ -9,6 +9,12 @@ class TriageConfig(AppConfig):
     label = "triage"
 
     def ready(self) -> None:
+        from devdesk.tickets.events import subscribe
+        from devdesk.tickets.models import TicketEvent
+        from devdesk.triage import cooldown, scope
         from devdesk.triage.sla import subscriptions
 
         subscriptions.connect()
+        # After commit: a new ticket's scope is checked, a customer's message scored.
+        subscribe(TicketEvent.Kind.CREATED, scope.on_ticket_created)
+        subscribe(TicketEvent.Kind.MESSAGE_ADDED, cooldown.on_message_added)

@@ -287,13 +287,22 @@ def automatic_reply_refusal(inbound: InboundEmail, kind: str) -> str:
     """Why ``inbound`` may get no automatic answer of ``kind``, or ``""`` when it may.
 
     Never to an auto-reply, a bounce or list mail (two auto-responders would
-    loop), to the desk itself, to an address nobody reads, or to an address
+    loop), no acknowledgement on a ticket in cool-down, never to the desk itself, to an address nobody reads, or to an address
     answered ``MAIL_AUTO_REPLIES_PER_HOUR`` times in the last hour."""
     address = inbound.from_address.strip().lower()
     if kind not in AutomaticReply.Kind.values:
         return f"no such automatic reply: {kind!r}"
     if kind == AutomaticReply.Kind.ACKNOWLEDGEMENT and inbound.ticket_id is None:
         return "no ticket to acknowledge"
+    # Cool-down (triage): an upset sender gets a person's answer, not a robot's.
+    # Notices that part of a message was not kept still go: nothing is lost silently.
+    ticket = inbound.ticket
+    if (
+        kind == AutomaticReply.Kind.ACKNOWLEDGEMENT
+        and ticket is not None
+        and ticket.is_cooling_down()
+    ):
+        return f"the ticket is in cool-down ({ticket.cooldown_reason})"
     if inbound.kind != InboundEmail.Kind.NORMAL:
         return f"not written by a person ({inbound.kind or 'unclassified'})"
     if not address:

@@ -39,7 +39,7 @@ from devdesk.intake.mail.outbound import is_desk_address
 from devdesk.intake.mail.parse import MailPart, ParsedMail, Unparseable, parse
 from devdesk.intake.mail.tokens import ticket_number_in
 from devdesk.intake.models import BouncedAddress, EmailThreadId, InboundEmail
-from devdesk.intake.services import submit
+from devdesk.intake.services import Submitted, submit
 from devdesk.tickets import access
 from devdesk.tickets.attachments import CheckedUpload, check_upload
 from devdesk.tickets.errors import TicketError
@@ -159,6 +159,7 @@ def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
     ticket, follows = _thread(mail, sender, known)
     try:
         with transaction.atomic():
+            message: Message | None
             if ticket is not None:
                 message = add_message(
                     ticket,
@@ -170,8 +171,10 @@ def _person(inbound: InboundEmail, mail: ParsedMail) -> InboundEmail:
                 )
                 outcome = Outcome.REPLY
             else:
-                ticket, message = _open(inbound, mail, sender, body, follows)
-                outcome = Outcome.TICKET
+                submitted = _open(inbound, mail, sender, body, follows)
+                ticket, message = submitted.ticket, submitted.message
+                # A burst folded into the sender's open ticket is a reply to it.
+                outcome = Outcome.REPLY if submitted.folded else Outcome.TICKET
             EmailThreadId.objects.create(
                 message_id=inbound.message_id,
                 ticket=ticket,
@@ -221,7 +224,7 @@ def _open(
     sender: User,
     body: Body,
     follows: Ticket | None,
-) -> tuple[Ticket, Message]:
+) -> Submitted:
     text = body.text
     if follows is not None:
         text = f"Follow-up to #{follows.number}, which is closed.\n\n{text}"
@@ -235,8 +238,9 @@ def _open(
         team=mailbox.team if mailbox else None,
         uploads=body.uploads,
     )
-    ticket = submit(new, acting_user=None).ticket
-    return ticket, ticket.opening_message
+    # Imported history arrives all at once: its senders are not writing in a burst.
+    imported = inbound.source == InboundEmail.Source.IMPORT
+    return submit(new, acting_user=None, fold_bursts=not imported)
 
 
 def _thread(

@@ -27,6 +27,7 @@ from devdesk.ops.demo.content import load_cast, load_conversations
 from devdesk.ops.demo.escalation import remove_escalations, write_escalations
 from devdesk.ops.demo.mail import remove_mail, write_mail
 from devdesk.ops.demo.sla import remove_sla, write_sla
+from devdesk.ops.demo.triage_cooldown import write_triage_cooldown
 from devdesk.ops.demo.writer import STORY_TAGS, DemoWriter
 from devdesk.tickets.models import Attachment, Macro, Message, Product, Tag, Ticket
 
@@ -73,6 +74,7 @@ def load_demo(*, seed: int = DEFAULT_SEED, tickets: int = DEFAULT_TICKETS) -> Su
         # After the commit and after the ticket events' own subscribers, so the
         # SLA clocks start from the finished history instead of replaying it.
         transaction.on_commit(lambda: write_sla(now=timezone.now()))
+        write_triage_cooldown(User.objects.get(email=cast.token_owner), writer.now)
         ensure_demo_token()
     demo_tickets = Ticket.objects.filter(
         organization__slug__in=[o.slug for o in cast.customers]

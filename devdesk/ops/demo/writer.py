@@ -581,6 +581,8 @@ class DemoWriter:
                 created_at=plan.created_at,
             ),
             acting_user=self.admin if logged_by_desk else plan.requester,
+            # The story says which requests are tickets; its clock is not real time.
+            fold_bursts=False,
         ).ticket
         self.clock.stamp([ticket], plan.created_at)
         moment = plan.created_at
@@ -770,6 +772,7 @@ class DemoWriter:
                 created_at=created,
             ),
             acting_user=plan.colleague,
+            fold_bursts=False,
         ).ticket
         self.clock.stamp([source], created)
         merged = created + timedelta(minutes=self.rng.randint(5, 30))

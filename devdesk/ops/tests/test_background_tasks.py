@@ -310,6 +310,7 @@ def test_scheduler_once_queues_each_periodic_task_for_the_backend(settings):
         "devdesk.tickets.tasks.requeue_unsent_notifications",
         "devdesk.triage.escalation.tasks.retry_due_webhooks",
         "devdesk.triage.sla.tasks.sla_pass",
+        "devdesk.triage.tasks_cooldown.release_expired_cooldowns",
     ]
 
 

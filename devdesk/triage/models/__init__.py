@@ -1,6 +1,7 @@
 """Triage's tables, one module per part (each part adds its import here)."""
 
 # "X as X" re-exports them explicitly (mypy strict), for `from devdesk.triage.models`.
+from devdesk.triage.models.cooldown import MessageSentiment as MessageSentiment
 from devdesk.triage.models.escalation import CustomerUpdateDraft as CustomerUpdateDraft
 from devdesk.triage.models.escalation import EngineeringIssue as EngineeringIssue
 from devdesk.triage.models.escalation import (
@@ -11,6 +12,9 @@ from devdesk.triage.models.escalation import TrackerKind as TrackerKind
 from devdesk.triage.models.escalation import WebhookAttempt as WebhookAttempt
 from devdesk.triage.models.escalation import WebhookDelivery as WebhookDelivery
 from devdesk.triage.models.escalation import WebhookEndpoint as WebhookEndpoint
+from devdesk.triage.models.scope import PlanCoverage as PlanCoverage
+from devdesk.triage.models.scope import ScopeArea as ScopeArea
+from devdesk.triage.models.scope import ScopeFlag as ScopeFlag
 from devdesk.triage.models.sla import BusinessCalendar as BusinessCalendar
 from devdesk.triage.models.sla import SlaBreach as SlaBreach
 from devdesk.triage.models.sla import SlaPolicy as SlaPolicy
