@@ -25,6 +25,7 @@ from devdesk.intake.mail.poller import pollable_mailboxes
 from devdesk.intake.tasks import poll_mailboxes, process_pending_mail
 from devdesk.ops.tasks import prune_task_results
 from devdesk.tickets.tasks import prune_ticket_presence, requeue_unsent_notifications
+from devdesk.triage.tasks_rules import run_time_based_rules
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ SCHEDULE: tuple[Periodic, ...] = (
         applies=lambda: pollable_mailboxes().exists(),
     ),
     Periodic(prune_ticket_presence, timedelta(hours=1)),
+    Periodic(run_time_based_rules, timedelta(minutes=5)),
     Periodic(prune_task_results, timedelta(days=1), applies=uses_database_queue),
 )
 

@@ -339,6 +339,7 @@ class TicketEvent(models.Model):
         MACRO_APPLIED = "macro_applied", "Macro applied"
         NOTIFICATION_FAILED = "notification_failed", "E-mail not sent"
         NOTIFICATION_SENT = "notification_sent", "E-mail sent after a failure"
+        RULE_APPLIED = "rule_applied", "Rule applied"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -7,3 +7,11 @@ class TriageConfig(AppConfig):
 
     name = "devdesk.triage"
     label = "triage"
+
+    def ready(self) -> None:
+        from devdesk.tickets.events import subscribe
+        from devdesk.triage.rules.engine import EVENT_TRIGGERS, on_ticket_event
+
+        # Event-triggered rules run after the commit that wrote the event.
+        for kind in EVENT_TRIGGERS:
+            subscribe(kind, on_ticket_event)
