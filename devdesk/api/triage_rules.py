@@ -292,14 +292,4 @@ def preview_rule(
 ) -> PreviewOut:
     """What the rule would do to each of the last ``last`` tickets; changes nothing."""
     _reader(request)
-    rule = _rule(rule_id)
-    compiled = engine.compile_rule(
-        id=rule.pk,
-        name=rule.name,
-        trigger=rule.trigger,
-        match=rule.match,
-        stop_processing=rule.stop_processing,
-        conditions=rule.conditions,
-        actions=rule.actions,
-    )
-    return _preview(compiled, params.last)
+    return _preview(engine.compile_saved(_rule(rule_id)), params.last)

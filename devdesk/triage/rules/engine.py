@@ -100,6 +100,18 @@ def compile_rule(
     )
 
 
+def compile_saved(rule: Rule) -> CompiledRule:
+    return compile_rule(
+        id=rule.pk,
+        name=rule.name,
+        trigger=rule.trigger,
+        match=rule.match,
+        stop_processing=rule.stop_processing,
+        conditions=rule.conditions,
+        actions=rule.actions,
+    )
+
+
 @dataclass
 class _Cache:
     version: int | None = None
@@ -131,15 +143,7 @@ def active_rules(trigger: str) -> list[CompiledRule]:
             "trigger", "position", "id"
         ):
             try:
-                compiled = compile_rule(
-                    id=rule.pk,
-                    name=rule.name,
-                    trigger=rule.trigger,
-                    match=rule.match,
-                    stop_processing=rule.stop_processing,
-                    conditions=rule.conditions,
-                    actions=rule.actions,
-                )
+                compiled = compile_saved(rule)
             except KeyError as exc:  # a type whose module is not loaded here
                 logger.error("rule %s uses unknown type %s; skipped", rule.pk, exc)
                 continue
