@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,7 +37,13 @@ from devdesk.triage.rules.facts import (
     load_facts,
     with_time_facts,
 )
-from devdesk.triage.rules.registry import ACTIONS, CONDITIONS, ActionType, ConditionType
+from devdesk.triage.rules.registry import (
+    ACTIONS,
+    CONDITIONS,
+    OPERATORS,
+    ActionType,
+    ConditionType,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +55,39 @@ EVENT_TRIGGERS: dict[str, str] = {
 VERSION_PK = 1
 
 
+# One condition, ready to run: ``check(facts) -> bool``.
+Check = Callable[[TicketFacts], bool]
+_MISSING = object()
+
+
+def _make_check(kind: ConditionType, op: str, value: Any) -> Check:
+    """A condition as one closure. What ``read`` returns is kept per ticket in
+    ``facts.read_cache``, so 200 rules asking for the priority read it once."""
+    if kind.test is not None:
+        test = kind.test
+        return lambda facts: test(facts, op, value)
+    read, compare, name = kind.read, OPERATORS[op], kind.name
+    assert read is not None  # noqa: S101 - register_condition checks it
+    if op in {"contains", "not_contains"} and len(value) == 1:
+        phrase, wanted = value[0], op == "contains"
+
+        def check_phrase(facts: TicketFacts) -> bool:
+            actual = facts.read_cache.get(name, _MISSING)
+            if actual is _MISSING:
+                actual = facts.read_cache[name] = read(facts)
+            return (phrase in actual) is wanted
+
+        return check_phrase
+
+    def check(facts: TicketFacts) -> bool:
+        actual = facts.read_cache.get(name, _MISSING)
+        if actual is _MISSING:
+            actual = facts.read_cache[name] = read(facts)
+        return compare(actual, value)
+
+    return check
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     id: int
@@ -58,12 +97,17 @@ class CompiledRule:
     stop_processing: bool
     conditions: tuple[tuple[ConditionType, str, Any], ...]
     actions: tuple[tuple[ActionType, Any], ...]
+    checks: tuple[Check, ...] = ()
 
     def matches(self, facts: TicketFacts) -> bool:
-        checks = (kind.holds(facts, op, value) for kind, op, value in self.conditions)
         if self.match_all:
-            return all(checks)
-        return any(checks) if self.conditions else True
+            for check in self.checks:
+                if not check(facts):
+                    return False
+            return True
+        if not self.checks:
+            return True
+        return any(check(facts) for check in self.checks)
 
     def episode_key(self, facts: TicketFacts) -> str:
         keys = [kind.episode(facts) for kind, _, _ in self.conditions if kind.episode]
@@ -88,7 +132,9 @@ def compile_rule(
     compiled_conditions = []
     for c in conditions:
         kind = CONDITIONS[c["type"]]
-        compiled_conditions.append((kind, c["op"], kind.compile_value(c["op"], c.get("value"))))
+        compiled_conditions.append(
+            (kind, c["op"], kind.compile_value(c["op"], c.get("value")))
+        )
     return CompiledRule(
         id=id,
         name=name,
@@ -97,6 +143,7 @@ def compile_rule(
         stop_processing=stop_processing,
         conditions=tuple(compiled_conditions),
         actions=tuple((ACTIONS[a["type"]], a["value"]) for a in actions),
+        checks=tuple(_make_check(*c) for c in compiled_conditions),
     )
 
 
@@ -191,6 +238,8 @@ def fire(rule: CompiledRule, facts: TicketFacts, episode_key: str) -> Firing | N
                 except TicketError as exc:
                     skipped.append(f"{kind.label}: {exc.message}")
                     continue
+                finally:
+                    facts.forget()
                 if text:
                     changes.append(text)
             record_event(

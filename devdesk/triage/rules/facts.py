@@ -39,6 +39,14 @@ class TicketFacts:
         # The rule acting right now ({"id", "name"}), set by the engine for actions.
         self.rule: dict[str, Any] | None = None
         self.firing_id: int | None = None
+        # What conditions read, by condition name (see engine._make_check).
+        self.read_cache: dict[str, Any] = {}
+
+    def forget(self) -> None:
+        """Drop what was read, after an action changed the ticket."""
+        self.read_cache.clear()
+        self.__dict__.pop("tags", None)
+        getattr(self.ticket, "_prefetched_objects_cache", {}).pop("tags", None)
 
     @cached_property
     def tags(self) -> frozenset[str]:

@@ -7,7 +7,7 @@ import pytest
 from devdesk.accounts.tests.factories import TeamFactory, UserFactory
 from devdesk.accounts.models import User
 from devdesk.tickets.models import Message, Ticket, TicketEvent
-from devdesk.tickets.services import add_message, change_status
+from devdesk.tickets.services import NewTicket, add_message, change_status, open_ticket
 from devdesk.tickets.tests.factories import MacroFactory, make_ticket
 from devdesk.triage.models import Rule, RuleFiring
 from devdesk.triage.rules.engine import evaluate_event
@@ -310,3 +310,19 @@ def test_a_customer_who_is_not_staff_is_refused_as_rule_target(admin_user):
 
     with pytest.raises(RuleError):
         make_rule(admin_user, actions=[act("assign_person", customer.email)])
+
+
+def test_adding_and_removing_different_tags_in_one_rule_keeps_both_changes(
+    admin_user, acme_customer, run_after_commit
+):
+    make_rule(
+        admin_user,
+        actions=[act("add_tag", "triaged"), act("remove_tag", "untriaged")],
+    )
+
+    new = NewTicket(
+        requester=acme_customer, subject="Hi", body="Hello", tags=["untriaged"]
+    )
+    ticket = run_after_commit(lambda: open_ticket(new, acting_user=None))
+
+    assert list(ticket.tags.values_list("name", flat=True)) == ["triaged"]
