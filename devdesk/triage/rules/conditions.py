@@ -87,6 +87,11 @@ def _plan_parse(op: str, raw: Any) -> Any:
     return one_or_many(op, raw, one)
 
 
+def _languages() -> dict[str, str]:
+    codes = {code.split("-")[0].lower() for code, _ in global_settings.LANGUAGES}
+    return {code: code for code in codes}
+
+
 BUILT_IN = [
     ConditionType(
         name="status",
@@ -129,6 +134,7 @@ BUILT_IN = [
         parse=existing(Product.objects.all, "slug", "product", "by its slug"),
         read=lambda f: _slug(f.ticket.product),
         help="product slugs",
+        related=("product",),
     ),
     ConditionType(
         name="organization",
@@ -139,6 +145,7 @@ BUILT_IN = [
         ),
         read=lambda f: f.ticket.organization.slug,
         help="organization slugs",
+        related=("organization",),
     ),
     ConditionType(
         name="plan",
@@ -147,6 +154,7 @@ BUILT_IN = [
         parse=_plan_parse,
         read=_plan,
         help="plan names, e.g. enterprise",
+        related=("organization",),
     ),
     ConditionType(
         name="team",
@@ -155,6 +163,7 @@ BUILT_IN = [
         parse=existing(Team.objects.all, "slug", "team", "by its slug"),
         read=lambda f: _slug(f.ticket.team),
         help="team slugs",
+        related=("team",),
     ),
     ConditionType(
         name="assignee",
@@ -163,6 +172,7 @@ BUILT_IN = [
         parse=existing(User.objects.all, "email", "person", "by e-mail address"),
         read=lambda f: _email(f.ticket.assignee),
         help="e-mail addresses",
+        related=("assignee",),
     ),
     ConditionType(
         name="owner",
@@ -171,17 +181,16 @@ BUILT_IN = [
         parse=existing(User.objects.all, "email", "person", "by e-mail address"),
         read=lambda f: _email(f.ticket.owner),
         help="e-mail addresses",
+        related=("owner",),
     ),
     ConditionType(
         name="language",
         label="Requester's language",
         operators=EQUALITY,
-        parse=choice(
-            lambda: _languages(),
-            "language code",
-        ),
+        parse=choice(_languages, "language code"),
         read=lambda f: f.ticket.requester.language.lower(),
         help="language codes such as en, de, ja",
+        related=("requester",),
     ),
     ConditionType(
         name="tag",
@@ -190,6 +199,7 @@ BUILT_IN = [
         parse=lambda op, raw: _tags(raw),
         read=lambda f: f.tags,
         help="tag names",
+        cost=2,
     ),
     ConditionType(
         name="subject",
@@ -198,6 +208,7 @@ BUILT_IN = [
         parse=phrases,
         read=lambda f: f.ticket.subject.lower(),
         help="words or phrases, comma-separated: any of them",
+        cost=1,
     ),
     ConditionType(
         name="text",
@@ -206,6 +217,7 @@ BUILT_IN = [
         parse=phrases,
         read=lambda f: f.text,
         help="words or phrases, comma-separated: any of them",
+        cost=1,
     ),
     ConditionType(
         name="requester_role",
@@ -214,15 +226,14 @@ BUILT_IN = [
         parse=choice(_choices(User.Role), "role"),
         read=lambda f: f.ticket.requester.role,
         help="customer, agent, admin, engineer, partner_agent",
+        related=("requester",),
     ),
     ConditionType(
         name="message_author_role",
         label="Role of the message's author",
         operators=(*EQUALITY, "is_set", "is_not_set"),
         parse=choice(_choices(User.Role), "role"),
-        read=lambda f: (
-            f.message.author.role if f.message and f.message.author else None
-        ),
+        read=lambda f: f.message.author_role if f.message else None,
         triggers=EVENT_TRIGGERS_WITH_MESSAGE,
         help="customer, agent, …; 'is_not_set' is the desk itself",
     ),
@@ -248,6 +259,7 @@ BUILT_IN = [
             else tickets
         ),
         help="e.g. status is pending_customer and hours_in_status >= 120",
+        cost=2,
     ),
     ConditionType(
         name="hours_since_created",
@@ -274,13 +286,9 @@ BUILT_IN = [
         ),
         narrow=_hours_narrow("last_customer_message_at"),
         help="no agent reply for N hours after the customer's last message",
+        cost=2,
     ),
 ]
-
-
-def _languages() -> dict[str, str]:
-    codes = {code.split("-")[0].lower() for code, _ in global_settings.LANGUAGES}
-    return {code: code for code in codes}
 
 
 def _tags(raw: Any) -> list[str]:

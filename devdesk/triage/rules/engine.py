@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -143,7 +143,10 @@ def compile_rule(
         stop_processing=stop_processing,
         conditions=tuple(compiled_conditions),
         actions=tuple((ACTIONS[a["type"]], a["value"]) for a in actions),
-        checks=tuple(_make_check(*c) for c in compiled_conditions),
+        checks=tuple(
+            _make_check(*c)
+            for c in sorted(compiled_conditions, key=lambda c: c[0].cost)
+        ),
     )
 
 
@@ -163,6 +166,8 @@ def compile_saved(rule: Rule) -> CompiledRule:
 class _Cache:
     version: int | None = None
     by_trigger: dict[str, list[CompiledRule]] = field(default_factory=dict)
+    # Per trigger: the ticket relations its rules' conditions read.
+    related: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _cache = _Cache()
@@ -177,13 +182,19 @@ def bump_version() -> None:
     )
 
 
+def _current_version() -> int | None:
+    # Plain SQL: this runs on every ticket event, and building the ORM query
+    # would cost more than running it.
+    table = connection.ops.quote_name(RuleSetVersion._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT value FROM {table} WHERE id = %s", [VERSION_PK])  # noqa: S608 - a quoted table name
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 def active_rules(trigger: str) -> list[CompiledRule]:
     """The active rules of ``trigger`` in order, compiled; one read when cached."""
-    version = (
-        RuleSetVersion.objects.filter(pk=VERSION_PK)
-        .values_list("value", flat=True)
-        .first()
-    )
+    version = _current_version()
     if version is None or version != _cache.version:
         by_trigger: dict[str, list[CompiledRule]] = {}
         for rule in Rule.objects.filter(is_active=True).order_by(
@@ -196,6 +207,12 @@ def active_rules(trigger: str) -> list[CompiledRule]:
                 continue
             by_trigger.setdefault(rule.trigger, []).append(compiled)
         _cache.by_trigger = by_trigger
+        _cache.related = {
+            t: tuple(
+                sorted({r for rule in rules for kind, _, _ in rule.conditions for r in kind.related})
+            )
+            for t, rules in by_trigger.items()
+        }
         _cache.version = version
     return _cache.by_trigger.get(trigger, [])
 
@@ -274,7 +291,7 @@ def run_rules(
         reloaded = load_facts(
             facts.ticket.pk,
             now=facts.now,
-            message_id=facts.message.pk if facts.message else None,
+            message_id=facts.message.id if facts.message else None,
             event=facts.event,
         )
         if reloaded is None:
@@ -299,6 +316,7 @@ def evaluate_event(event: TicketEvent, *, now: datetime | None = None) -> list[F
         now=now or timezone.now(),
         message_id=(event.data or {}).get("message_id"),
         event=event,
+        related=_cache.related.get(trigger, ()),
     )
     if facts is None or facts.ticket.merged_into_id:
         return []

@@ -117,6 +117,12 @@ class ConditionType:
     # The triggers it makes sense for; None: all.
     triggers: frozenset[str] | None = None
     help: str = ""
+    # Ticket relations ``read`` follows, loaded with the ticket (select_related)
+    # when an active rule uses this condition.
+    related: tuple[str, ...] = ()
+    # 0: reads a loaded value; 1: scans text; 2: queries the database. Within a
+    # rule, cheaper conditions are checked first (the answer is the same).
+    cost: int = 0
 
     def compile_value(self, op: str, value: Any) -> Any:
         """The stored value in the shape the operator compares fastest."""
