@@ -279,15 +279,14 @@ def add_message(
     Raises :class:`TicketError` when the author may not write this kind of message.
     """
     body = check_body(body)
-    is_person = author is not None
     if (
-        is_person
+        author is not None
         and kind == Message.Kind.INTERNAL
         and not access.can_add_note(author, ticket)
     ):
         raise TicketError("not_allowed", "You cannot add internal notes.", status=403)
     if (
-        is_person
+        author is not None
         and kind == Message.Kind.PUBLIC
         and not access.can_reply_publicly(author, ticket)
     ):

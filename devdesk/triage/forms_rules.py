@@ -36,13 +36,17 @@ class RuleForm(forms.Form):
     conditions = forms.CharField(
         required=False,
         max_length=MAX_LINES_CHARS,
-        widget=forms.Textarea(attrs={"rows": 5, "class": "code", "spellcheck": "false"}),
+        widget=forms.Textarea(
+            attrs={"rows": 5, "class": "code", "spellcheck": "false"}
+        ),
         help_text="One per line: type operator value, e.g. “text contains production "
         "down, outage” or “priority >= high”. Empty: every ticket.",
     )
     actions = forms.CharField(
         max_length=MAX_LINES_CHARS,
-        widget=forms.Textarea(attrs={"rows": 4, "class": "code", "spellcheck": "false"}),
+        widget=forms.Textarea(
+            attrs={"rows": 4, "class": "code", "spellcheck": "false"}
+        ),
         help_text="One per line: type value, e.g. “set_priority urgent” or "
         "“add_tag prod-down”.",
         error_messages={"required": "A rule needs at least one action."},

@@ -81,7 +81,10 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": can_edit_rules(request.user),
     }
     return render(
-        request, "triage/rules/rule_detail.html", context, status=400 if form.errors else 200
+        request,
+        "triage/rules/rule_detail.html",
+        context,
+        status=400 if form.errors else 200,
     )
 
 

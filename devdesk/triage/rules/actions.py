@@ -101,9 +101,7 @@ def _priority_label(value: int) -> str:
 def _plan_priority(facts: TicketFacts, value: int) -> str | None:
     if facts.ticket.priority == value:
         return None
-    return (
-        f"priority {facts.ticket.get_priority_display()} → {_priority_label(value)}"
-    )
+    return f"priority {facts.ticket.get_priority_display()} → {_priority_label(value)}"
 
 
 # set_status
@@ -202,9 +200,7 @@ def _apply_on_shift(facts: TicketFacts, slug: str) -> str | None:
         facts.ticket, acting_user=None, team=team, assignee=person
     )
     return (
-        f"assigned to {person.display_name} of {team.name} (on shift)"
-        if done
-        else None
+        f"assigned to {person.display_name} of {team.name} (on shift)" if done else None
     )
 
 
@@ -235,8 +231,8 @@ def _macro_slots(name: str) -> list[tuple[str, Any]]:
     slots: list[tuple[str, Any]] = []
     if macro.set_status:
         slots.append(("status", macro.set_status))
-    for tag in services.normalize_tags(macro.add_tags.split(",")):
-        slots.append((f"tag:{tag}", "add"))
+    tags = services.normalize_tags(macro.add_tags.split(","))
+    slots.extend((f"tag:{tag}", "add") for tag in tags)
     return slots
 
 
@@ -314,7 +310,9 @@ def _escalation(raw: Any) -> dict[str, str]:
         team, _, note = str(raw).partition(":")
     slug = _team("is", str(team).strip())
     if len(str(note)) > 2000:
-        raise RuleError("invalid_value", "the escalation note is at most 2000 characters")
+        raise RuleError(
+            "invalid_value", "the escalation note is at most 2000 characters"
+        )
     engineering = Team.objects.get(slug=slug)
     if engineering.kind != Team.Kind.ENGINEERING:
         raise RuleError(
@@ -324,7 +322,10 @@ def _escalation(raw: Any) -> dict[str, str]:
 
 
 def _plan_escalate(facts: TicketFacts, value: dict[str, str]) -> str | None:
-    if facts.ticket.escalated_team and facts.ticket.escalated_team.slug == value["team"]:
+    if (
+        facts.ticket.escalated_team
+        and facts.ticket.escalated_team.slug == value["team"]
+    ):
         return None
     return f"escalate to {value['team']}"
 
@@ -392,7 +393,9 @@ BUILT_IN = [
         name="assign_team",
         label="Assign to team",
         parse=_one(_team),
-        plan=lambda f, v: _plan_field("team", f.ticket.team.slug if f.ticket.team else None, v, v),
+        plan=lambda f, v: _plan_field(
+            "team", f.ticket.team.slug if f.ticket.team else None, v, v
+        ),
         apply=_apply_team,
         slots=lambda v: [("team", v)],
         help="a team slug",
@@ -452,7 +455,10 @@ BUILT_IN = [
         parse=_escalation,
         plan=_plan_escalate,
         apply=_apply_escalate,
-        slots=lambda v: [("status", Status.PENDING_ENGINEERING), ("escalated_team", v["team"])],
+        slots=lambda v: [
+            ("status", Status.PENDING_ENGINEERING),
+            ("escalated_team", v["team"]),
+        ],
         causes=lambda v: frozenset(
             {"status_changed", *(["message_added"] if v.get("note") else [])}
         ),

@@ -15,14 +15,14 @@ from devdesk.tickets.services import normalize_tags
 from devdesk.triage.rules.facts import TicketFacts
 from devdesk.triage.rules.registry import (
     ConditionType,
+    RuleError,
+    as_list,
     choice,
     existing,
-    as_list,
     number,
     one_or_many,
     phrases,
     register_condition,
-    RuleError,
 )
 
 EQUALITY = ("is", "is_not", "in", "not_in")
@@ -140,9 +140,7 @@ BUILT_IN = [
         name="organization",
         label="Organization",
         operators=EQUALITY,
-        parse=existing(
-            Organization.objects.all, "slug", "organization", "by its slug"
-        ),
+        parse=existing(Organization.objects.all, "slug", "organization", "by its slug"),
         read=lambda f: f.ticket.organization.slug,
         help="organization slugs",
         related=("organization",),
@@ -254,7 +252,10 @@ BUILT_IN = [
         read=lambda f: f.hours_in_status,
         episode=lambda f: f"status:{f.ticket.status}:{f.status_changed_at.isoformat()}",
         narrow=lambda tickets, op, value, now: (
-            tickets.filter(rules_status_changed_at__lte=now - timedelta(hours=value))
+            # with_time_facts() annotated it; django-stubs cannot know that
+            tickets.filter(
+                rules_status_changed_at__lte=now - timedelta(hours=value)  # type: ignore[misc]
+            )
             if op == "gte"
             else tickets
         ),

@@ -101,10 +101,7 @@ class CompiledRule:
 
     def matches(self, facts: TicketFacts) -> bool:
         if self.match_all:
-            for check in self.checks:
-                if not check(facts):
-                    return False
-            return True
+            return all(check(facts) for check in self.checks)
         if not self.checks:
             return True
         return any(check(facts) for check in self.checks)
@@ -120,7 +117,7 @@ class CompiledRule:
 
 def compile_rule(
     *,
-    id: int,  # noqa: A002 - the rule's id, as in the model
+    id: int,
     name: str,
     trigger: str,
     match: str,
@@ -209,7 +206,14 @@ def active_rules(trigger: str) -> list[CompiledRule]:
         _cache.by_trigger = by_trigger
         _cache.related = {
             t: tuple(
-                sorted({r for rule in rules for kind, _, _ in rule.conditions for r in kind.related})
+                sorted(
+                    {
+                        r
+                        for rule in rules
+                        for kind, _, _ in rule.conditions
+                        for r in kind.related
+                    }
+                )
             )
             for t, rules in by_trigger.items()
         }
@@ -411,7 +415,9 @@ def preview_rule(
             would: list[str] = []
             if matches:
                 would = [
-                    text for kind, value in rule.actions if (text := kind.plan(facts, value))
+                    text
+                    for kind, value in rule.actions
+                    if (text := kind.plan(facts, value))
                 ]
             rows.append(PreviewRow(ticket, matches, would))
         transaction.set_rollback(True)

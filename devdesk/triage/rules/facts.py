@@ -161,9 +161,7 @@ def _sql(queryset_sql: str) -> str:
     a query costs several times what SQLite takes to answer it."""
     querysets = {
         "ticket": Ticket.objects.filter(pk=0).order_by(),
-        "message": Message.objects.filter(pk=0)
-        .order_by()
-        .values_list(*MESSAGE_FIELDS),
+        "message": Message.objects.filter(pk=0).order_by().values_list(*MESSAGE_FIELDS),
     }
     return str(querysets[queryset_sql].query.sql_with_params()[0])
 

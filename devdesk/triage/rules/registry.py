@@ -111,9 +111,9 @@ class ConditionType:
     # Time conditions: the key of the episode being measured (see RuleFiring).
     episode: Callable[[TicketFacts], str] | None = None
     # Optional SQL pre-filter for the periodic pass: (tickets, op, value, now).
-    narrow: Callable[[QuerySet[Ticket], str, Any, datetime], QuerySet[Ticket]] | None = (
-        None
-    )
+    narrow: (
+        Callable[[QuerySet[Ticket], str, Any, datetime], QuerySet[Ticket]] | None
+    ) = None
     # The triggers it makes sense for; None: all.
     triggers: frozenset[str] | None = None
     help: str = ""
@@ -149,9 +149,7 @@ class ActionType:
     plan: Callable[[TicketFacts, Any], str | None]
     apply: Callable[[TicketFacts, Any], str | None]
     slots: Callable[[Any], list[tuple[str, Any]]] = field(default=lambda value: [])
-    causes: Callable[[Any], frozenset[str]] = field(
-        default=lambda value: frozenset()
-    )
+    causes: Callable[[Any], frozenset[str]] = field(default=lambda value: frozenset())
     help: str = ""
 
 

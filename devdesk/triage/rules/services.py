@@ -47,10 +47,10 @@ def _name(name: str, *, exclude: int | None = None) -> str:
     if not name:
         raise RuleError("name_required", "name: a rule needs a name.")
     if len(name) > MAX_NAME_CHARS:
-        raise RuleError(
-            "name_too_long", f"name: at most {MAX_NAME_CHARS} characters."
-        )
-    taken = Rule.objects.filter(name__iexact=name).exclude(pk=exclude)
+        raise RuleError("name_too_long", f"name: at most {MAX_NAME_CHARS} characters.")
+    taken = Rule.objects.filter(name__iexact=name)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude)
     if taken.exists():
         raise RuleError(
             "name_taken", f"name: there is already a rule named {name!r}.", status=409
@@ -116,9 +116,7 @@ def update_rule(
     _allowed(acting_user)
     unknown = set(changes) - FIELDS
     if unknown:
-        raise RuleError(
-            "invalid_field", f"Cannot change {', '.join(sorted(unknown))}."
-        )
+        raise RuleError("invalid_field", f"Cannot change {', '.join(sorted(unknown))}.")
     checked = check_rule(
         trigger=changes.get("trigger", rule.trigger),
         match=changes.get("match", rule.match),

@@ -128,7 +128,9 @@ def check_rule(
             f"A rule has at most {MAX_CONDITIONS} conditions and {MAX_ACTIONS} actions.",
         )
     if not actions:
-        raise RuleError("actions_required", "actions: a rule needs at least one action.")
+        raise RuleError(
+            "actions_required", "actions: a rule needs at least one action."
+        )
     clean_conditions = [
         check_condition(raw, i, trigger) for i, raw in enumerate(conditions)
     ]
@@ -182,7 +184,11 @@ def _slot_name(slot: str) -> str:
 def condition_line(condition: dict[str, Any]) -> str:
     return " ".join(
         part
-        for part in (condition["type"], condition["op"], describe(condition.get("value")))
+        for part in (
+            condition["type"],
+            condition["op"],
+            describe(condition.get("value")),
+        )
         if part
     )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from json import dumps
+
 import pytest
 
-from devdesk.api.tests.conftest import api  # noqa: F401 - the fixture
+from devdesk.api.tests.conftest import _authorization
 from devdesk.tickets.models import Ticket, TicketEvent
 from devdesk.tickets.tests.factories import MacroFactory, make_ticket
 from devdesk.triage.models import Rule, RuleFiring
@@ -21,11 +23,24 @@ URGENT = {
 
 
 @pytest.fixture
+def api(client):  # type: ignore[no-untyped-def]
+    """``api(method, path, as_=user, json=...)`` through Django's test client."""
+
+    def call(method, path, *, as_, json=None):  # type: ignore[no-untyped-def]
+        kwargs = {"headers": _authorization(as_)}
+        if json is not None:
+            kwargs.update(data=dumps(json), content_type="application/json")
+        return getattr(client, method.lower())(path, **kwargs)
+
+    return call
+
+
+@pytest.fixture
 def rule(admin_user):  # type: ignore[no-untyped-def]
     return make_rule(admin_user, name="Tag all", actions=[act("add_tag", "seen")])
 
 
-def test_an_admin_creates_a_rule_and_reads_it_back(api, admin_user):  # noqa: F811
+def test_an_admin_creates_a_rule_and_reads_it_back(api, admin_user):
     response = api("POST", "/api/rules", as_=admin_user, json=URGENT)
 
     assert response.status_code == 201, response.json()
@@ -43,15 +58,26 @@ def test_an_admin_creates_a_rule_and_reads_it_back(api, admin_user):  # noqa: F8
     [
         ({**URGENT, "colour": "red"}, 422, "invalid_input"),
         ({**URGENT, "trigger": "sometimes"}, 422, "invalid_input"),
-        ({**URGENT, "conditions": [cond("mood", "is", "sad")]}, 400, "unknown_condition"),
-        ({**URGENT, "conditions": [cond("priority", "is", "huge")]}, 400, "invalid_value"),
+        (
+            {**URGENT, "conditions": [cond("mood", "is", "sad")]},
+            400,
+            "unknown_condition",
+        ),
+        (
+            {**URGENT, "conditions": [cond("priority", "is", "huge")]},
+            400,
+            "invalid_value",
+        ),
         (
             {**URGENT, "actions": [act("add_tag", "a"), act("remove_tag", "a")]},
             400,
             "contradictory_actions",
         ),
         (
-            {**URGENT, "actions": [act("set_status", "solved"), act("set_status", "open")]},
+            {
+                **URGENT,
+                "actions": [act("set_status", "solved"), act("set_status", "open")],
+            },
             400,
             "contradictory_actions",
         ),
@@ -59,7 +85,9 @@ def test_an_admin_creates_a_rule_and_reads_it_back(api, admin_user):  # noqa: F8
         ({**URGENT, "trigger": "time_based"}, 400, "time_condition_required"),
     ],
 )
-def test_a_bad_rule_is_refused_and_nothing_is_saved(api, admin_user, payload, status, code):  # noqa: F811
+def test_a_bad_rule_is_refused_and_nothing_is_saved(
+    api, admin_user, payload, status, code
+):
     response = api("POST", "/api/rules", as_=admin_user, json=payload)
 
     assert response.status_code == status
@@ -68,7 +96,7 @@ def test_a_bad_rule_is_refused_and_nothing_is_saved(api, admin_user, payload, st
     assert not Rule.objects.exists()
 
 
-def test_a_loop_is_explained_in_the_answer(api, admin_user):  # noqa: F811
+def test_a_loop_is_explained_in_the_answer(api, admin_user):
     MacroFactory(name="Ack", body="Thanks")
     payload = {
         "name": "Acknowledge",
@@ -82,9 +110,10 @@ def test_a_loop_is_explained_in_the_answer(api, admin_user):  # noqa: F811
     assert "cannot loop" in response.json()["notes"][0]
 
 
-def test_patch_changes_reorders_and_switches_off(api, admin_user, rule):  # noqa: F811
+def test_patch_changes_reorders_and_switches_off(api, admin_user, rule):
     first = make_rule(admin_user, name="First", actions=[act("add_tag", "one")])
-    assert rule.position == 0 and first.position == 1
+    assert rule.position == 0
+    assert first.position == 1
 
     response = api(
         "PATCH",
@@ -100,7 +129,7 @@ def test_patch_changes_reorders_and_switches_off(api, admin_user, rule):  # noqa
     assert rule.position == 1
 
 
-def test_a_refused_patch_changes_nothing(api, admin_user, rule):  # noqa: F811
+def test_a_refused_patch_changes_nothing(api, admin_user, rule):
     response = api(
         "PATCH",
         f"/api/rules/{rule.pk}",
@@ -113,13 +142,15 @@ def test_a_refused_patch_changes_nothing(api, admin_user, rule):  # noqa: F811
     assert rule.name == "Tag all"
 
 
-def test_null_is_refused(api, admin_user, rule):  # noqa: F811
-    response = api("PATCH", f"/api/rules/{rule.pk}", as_=admin_user, json={"name": None})
+def test_null_is_refused(api, admin_user, rule):
+    response = api(
+        "PATCH", f"/api/rules/{rule.pk}", as_=admin_user, json={"name": None}
+    )
 
     assert response.status_code == 422
 
 
-def test_delete(api, admin_user, rule):  # noqa: F811
+def test_delete(api, admin_user, rule):
     response = api("DELETE", f"/api/rules/{rule.pk}", as_=admin_user)
 
     assert response.status_code == 204
@@ -128,7 +159,10 @@ def test_delete(api, admin_user, rule):  # noqa: F811
 
 
 def test_preview_shows_what_would_change_and_changes_nothing(
-    api, admin_user, acme_customer, mailoutbox  # noqa: F811
+    api,
+    admin_user,
+    acme_customer,
+    mailoutbox,
 ):
     # given tickets that exist before the rule
     down = make_ticket(acme_customer, subject="Production down in eu-west")
@@ -161,10 +195,11 @@ def test_preview_shows_what_would_change_and_changes_nothing(
     assert not RuleFiring.objects.exists()
     assert mailoutbox == []
     down.refresh_from_db()
-    assert down.priority == Ticket.Priority.NORMAL and not down.tags.exists()
+    assert down.priority == Ticket.Priority.NORMAL
+    assert not down.tags.exists()
 
 
-def test_preview_of_a_saved_rule(api, agent, admin_user, acme_customer):  # noqa: F811
+def test_preview_of_a_saved_rule(api, agent, admin_user, acme_customer):
     saved = make_rule(admin_user, **{k: v for k, v in URGENT.items() if k != "trigger"})
     make_ticket(acme_customer, subject="production down!")
     make_ticket(acme_customer, subject="fine")
@@ -176,11 +211,15 @@ def test_preview_of_a_saved_rule(api, agent, admin_user, acme_customer):  # noqa
     assert response.json()["matched"] == 0  # the newest ticket is the calm one
 
 
-def test_types_lists_every_condition_and_action(api, agent):  # noqa: F811
+def test_types_lists_every_condition_and_action(api, agent):
     body = api("GET", "/api/rules/types", as_=agent).json()
 
-    assert {"priority", "text", "hours_in_status"} <= {c["type"] for c in body["conditions"]}
-    assert {"send_macro", "escalate", "assign_on_shift"} <= {a["type"] for a in body["actions"]}
+    assert {"priority", "text", "hours_in_status"} <= {
+        c["type"] for c in body["conditions"]
+    }
+    assert {"send_macro", "escalate", "assign_on_shift"} <= {
+        a["type"] for a in body["actions"]
+    }
 
 
 READS = [
@@ -208,16 +247,22 @@ EXPECTED = {
 
 @pytest.mark.parametrize("persona", list(EXPECTED))
 @pytest.mark.parametrize(("method", "path"), READS + WRITES)
-def test_permission_matrix(api, request, rule, persona, method, path):  # noqa: F811
+def test_permission_matrix(api, request, rule, persona, method, path):
     who = request.getfixturevalue(persona) if persona else None
     read_status, write_status = EXPECTED[persona]
-    body = {"name": "New one", "trigger": "ticket_created", "actions": [act("add_tag", "x")]}
+    body = {
+        "name": "New one",
+        "trigger": "ticket_created",
+        "actions": [act("add_tag", "x")],
+    }
 
     response = api(
         method,
         path.format(id=rule.pk),
         as_=who,
-        json=body if method == "POST" else ({"name": "Other"} if method == "PATCH" else None),
+        json=body
+        if method == "POST"
+        else ({"name": "Other"} if method == "PATCH" else None),
     )
 
     expected = read_status if method == "GET" else write_status

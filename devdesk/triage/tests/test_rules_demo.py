@@ -21,9 +21,11 @@ def test_the_demo_has_rules_and_their_work_in_the_history():
     rule_names = {e.data["rule"]["name"] for e in applied}
     assert rule_names <= set(Rule.objects.values_list("name", flat=True))
     # the changes themselves name the rule too
-    assert TicketEvent.objects.exclude(kind=TicketEvent.Kind.RULE_APPLIED).filter(
-        data__rule__name__in=rule_names
-    ).exists()
+    assert (
+        TicketEvent.objects.exclude(kind=TicketEvent.Kind.RULE_APPLIED)
+        .filter(data__rule__name__in=rule_names)
+        .exists()
+    )
 
     remove_demo()
     assert not Rule.objects.exists()

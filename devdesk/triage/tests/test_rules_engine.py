@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devdesk.accounts.tests.factories import TeamFactory, UserFactory
 from devdesk.accounts.models import User
+from devdesk.accounts.tests.factories import TeamFactory, UserFactory
 from devdesk.tickets.models import Message, Ticket, TicketEvent
 from devdesk.tickets.services import NewTicket, add_message, change_status, open_ticket
 from devdesk.tickets.tests.factories import MacroFactory, make_ticket
@@ -80,7 +80,9 @@ def test_rules_run_in_order_and_a_later_rule_sees_the_earlier_change(
         actions=[act("add_tag", "page-on-call")],
     )
 
-    ticket = run_after_commit(lambda: make_ticket(acme_customer, subject="prod is down"))
+    ticket = run_after_commit(
+        lambda: make_ticket(acme_customer, subject="prod is down")
+    )
 
     assert list(ticket.tags.values_list("name", flat=True)) == ["page-on-call"]
 
@@ -96,7 +98,9 @@ def test_stop_further_rules_keeps_later_rules_from_running(
     )
     make_rule(admin_user, actions=[act("add_tag", "second")])
 
-    ticket = run_after_commit(lambda: make_ticket(acme_customer, subject="prod is down"))
+    ticket = run_after_commit(
+        lambda: make_ticket(acme_customer, subject="prod is down")
+    )
 
     assert list(ticket.tags.values_list("name", flat=True)) == ["first"]
 
@@ -105,7 +109,9 @@ def test_moving_a_rule_first_changes_which_one_stops_the_others(
     admin_user, acme_customer, run_after_commit
 ):
     make_rule(admin_user, actions=[act("add_tag", "first")], stop_processing=True)
-    second = make_rule(admin_user, actions=[act("add_tag", "second")], stop_processing=True)
+    second = make_rule(
+        admin_user, actions=[act("add_tag", "second")], stop_processing=True
+    )
 
     update_rule(second, acting_user=admin_user, position=0)
     ticket = run_after_commit(lambda: make_ticket(acme_customer))
@@ -138,7 +144,10 @@ def test_any_condition_is_enough_with_match_any(
     make_rule(
         admin_user,
         match="any",
-        conditions=[cond("channel", "is", "email"), cond("subject", "contains", "invoice")],
+        conditions=[
+            cond("channel", "is", "email"),
+            cond("subject", "contains", "invoice"),
+        ],
         actions=[act("add_tag", "billing")],
     )
 
@@ -199,7 +208,8 @@ def test_a_message_rule_answering_with_a_macro_fires_once_and_does_not_loop(
     assert bodies.count("We read your message.") == 1
     assert RuleFiring.objects.filter(rule=rule).count() == 1
     reply = ticket.messages.get(body="We read your message.")
-    assert reply.author is None and reply.kind == Message.Kind.PUBLIC
+    assert reply.author is None
+    assert reply.kind == Message.Kind.PUBLIC
 
 
 def test_two_rules_undoing_each_other_each_run_once_per_human_change(
@@ -245,9 +255,7 @@ def test_an_event_delivered_twice_fires_each_rule_once(admin_user, acme_customer
 def test_an_action_the_ticket_refuses_is_skipped_with_the_reason(
     admin_user, acme_customer, run_after_commit
 ):
-    make_rule(
-        admin_user, actions=[act("set_status", "solved"), act("add_tag", "auto")]
-    )
+    make_rule(admin_user, actions=[act("set_status", "solved"), act("add_tag", "auto")])
 
     ticket = run_after_commit(lambda: make_ticket(acme_customer))
 

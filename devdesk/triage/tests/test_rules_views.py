@@ -98,7 +98,9 @@ def test_an_admin_creates_a_rule_from_the_form(login, admin_user):
         ({"trigger": "time_based"}, "conditions", "time condition"),
     ],
 )
-def test_a_bad_rule_is_shown_again_with_the_reason(login, admin_user, change, field, words):
+def test_a_bad_rule_is_shown_again_with_the_reason(
+    login, admin_user, change, field, words
+):
     response = login(admin_user).post(reverse("rules:rule-new"), {**FORM, **change})
 
     assert response.status_code == 400
@@ -120,7 +122,10 @@ def test_editing_keeps_the_rule_valid(login, admin_user, rule):
     )
 
     rule.refresh_from_db()
-    assert (rule.name, rule.actions) == ("Renamed", [{"type": "add_tag", "value": ["renamed"]}])
+    assert (rule.name, rule.actions) == (
+        "Renamed",
+        [{"type": "add_tag", "value": ["renamed"]}],
+    )
 
 
 def test_moving_and_switching_off(login, admin_user, rule):
@@ -144,31 +149,47 @@ def test_testing_an_unsaved_rule_changes_nothing(
 
     response = login(admin_user).post(
         reverse("rules:rule-new"),
-        {**FORM, "actions": FORM["actions"] + f"\nnotify {admin_user.email}", "preview": "1"},
+        {
+            **FORM,
+            "actions": FORM["actions"] + f"\nnotify {admin_user.email}",
+            "preview": "1",
+        },
     )
 
     assert response.status_code == 200
     (row,) = response.context["rows"]
-    assert row.matches and "priority Normal → Urgent" in row.would
+    assert row.matches
+    assert "priority Normal → Urgent" in row.would
     assert b"would have done" in response.content
-    assert not Rule.objects.exists() and not RuleFiring.objects.exists()
-    assert TicketEvent.objects.count() == events and mailoutbox == []
+    assert not Rule.objects.exists()
+    assert not RuleFiring.objects.exists()
+    assert TicketEvent.objects.count() == events
+    assert mailoutbox == []
     down.refresh_from_db()
     assert down.priority == Ticket.Priority.NORMAL
 
 
-def test_an_agent_tests_a_saved_rule_on_the_last_tickets(login, agent, rule, acme_customer):
+def test_an_agent_tests_a_saved_rule_on_the_last_tickets(
+    login, agent, rule, acme_customer
+):
     for n in range(3):
         make_ticket(acme_customer, subject=f"Question {n}")
 
-    response = login(agent).get(reverse("rules:rule-detail", args=[rule.pk]), {"last": 2})
+    response = login(agent).get(
+        reverse("rules:rule-detail", args=[rule.pk]), {"last": 2}
+    )
 
     assert response.status_code == 200
-    assert [r.ticket.subject for r in response.context["rows"]] == ["Question 2", "Question 1"]
+    assert [r.ticket.subject for r in response.context["rows"]] == [
+        "Question 2",
+        "Question 1",
+    ]
     assert all(r.would == ["add tag seen"] for r in response.context["rows"])
 
 
 def test_a_bad_preview_count_is_a_400(login, agent, rule):
-    response = login(agent).get(reverse("rules:rule-detail", args=[rule.pk]), {"last": "many"})
+    response = login(agent).get(
+        reverse("rules:rule-detail", args=[rule.pk]), {"last": "many"}
+    )
 
     assert response.status_code == 400
