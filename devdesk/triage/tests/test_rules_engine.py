@@ -334,3 +334,43 @@ def test_adding_and_removing_different_tags_in_one_rule_keeps_both_changes(
     ticket = run_after_commit(lambda: open_ticket(new, acting_user=None))
 
     assert list(ticket.tags.values_list("name", flat=True)) == ["triaged"]
+
+
+def test_previous_status_tells_which_change_happened(
+    admin_user, agent, acme_customer, run_after_commit
+):
+    make_rule(
+        admin_user,
+        trigger=Rule.Trigger.STATUS_CHANGED,
+        conditions=[
+            cond("previous_status", "is", "pending_customer"),
+            cond("status", "is", "open"),
+        ],
+        actions=[act("add_tag", "customer-came-back")],
+    )
+    ticket = make_ticket(acme_customer)
+    add_message(ticket, author=agent, body="Which version?")
+    change_status(ticket, "pending_customer", acting_user=agent)
+    assert not ticket.tags.exists()
+
+    run_after_commit(
+        lambda: add_message(ticket, author=acme_customer, body="Version 2.1")
+    )
+
+    assert list(ticket.tags.values_list("name", flat=True)) == ["customer-came-back"]
+
+
+def test_a_notification_task_run_twice_mails_once(
+    admin_user, acme_customer, mailoutbox
+):
+    from devdesk.triage.tasks_rules import send_rule_notification
+
+    make_rule(admin_user, actions=[act("notify", admin_user.email)])
+    ticket = make_ticket(acme_customer)
+    evaluate_event(TicketEvent.objects.get(ticket=ticket, kind="created"))
+    firing = RuleFiring.objects.get()
+
+    sent = [send_rule_notification.call(firing.pk, [admin_user.email]) for _ in "ab"]
+
+    assert sent == [1, 0]
+    assert len(mailoutbox) == 1
