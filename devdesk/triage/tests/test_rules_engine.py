@@ -374,3 +374,32 @@ def test_a_notification_task_run_twice_mails_once(
 
     assert sent == [1, 0]
     assert len(mailoutbox) == 1
+
+
+def test_evaluating_many_rules_reads_the_ticket_once(
+    admin_user, acme_customer, django_assert_max_num_queries
+):
+    for n in range(50):
+        make_rule(
+            admin_user,
+            trigger=Rule.Trigger.MESSAGE_ADDED,
+            conditions=[
+                cond("priority", "in", "low, normal"),
+                cond("text", "contains", f"phrase{n}"),
+                cond("tag", "has_none", "vip"),
+            ],
+            actions=[act("add_tag", f"t{n}")],
+        )
+    ticket = make_ticket(acme_customer)
+    first, second = (
+        add_message(ticket, author=acme_customer, body=text) for text in ("a", "b")
+    )
+    events = TicketEvent.objects.filter(kind=TicketEvent.Kind.MESSAGE_ADDED)
+    evaluate_event(events.get(data__message_id=first.pk))  # compiles the rules
+    event = events.get(data__message_id=second.pk)
+
+    # the version, the ticket, the message: nothing per rule
+    with django_assert_max_num_queries(3):
+        fired = evaluate_event(event)
+
+    assert fired == []
