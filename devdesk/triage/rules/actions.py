@@ -145,7 +145,8 @@ def _plan_add_tags(facts: TicketFacts, names: list[str]) -> str | None:
 def _apply_add_tags(facts: TicketFacts, names: list[str]) -> str | None:
     text = _plan_add_tags(facts, names)
     if text:
-        services.add_tags(facts.ticket, names, acting_user=None)
+        current = sorted(facts.tags)  # read since the last change (see forget())
+        services.set_tags(facts.ticket, [*current, *names], acting_user=None)
     return text
 
 

@@ -291,16 +291,8 @@ def run_rules(
         fired.append(result)
         if rule.stop_processing:
             break
-        # Later rules read the ticket as this one left it.
-        reloaded = load_facts(
-            facts.ticket.pk,
-            now=facts.now,
-            message_id=facts.message.id if facts.message else None,
-            event=facts.event,
-        )
-        if reloaded is None:
-            break
-        facts = reloaded
+        # Later rules read the ticket as this one left it: the services changed
+        # ``facts.ticket`` itself, and ``fire`` dropped what was read from it.
     return fired
 
 
