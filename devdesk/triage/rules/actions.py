@@ -350,6 +350,7 @@ BUILT_IN = [
         apply=lambda f, v: _changed(f, "priority", v, _priority_label(v)),
         slots=lambda v: [("priority", v)],
         help="low, normal, high, urgent",
+        show=lambda v: _priority_label(v).lower(),
     ),
     ActionType(
         name="set_status",

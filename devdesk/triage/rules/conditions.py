@@ -18,6 +18,7 @@ from devdesk.triage.rules.registry import (
     RuleError,
     as_list,
     choice,
+    describe,
     existing,
     number,
     one_or_many,
@@ -92,6 +93,12 @@ def _languages() -> dict[str, str]:
     return {code: code for code in codes}
 
 
+def _priority_name(value: Any) -> str:
+    if value in Ticket.Priority.values:
+        return str(Ticket.Priority(value).label).lower()
+    return str(value)
+
+
 BUILT_IN = [
     ConditionType(
         name="status",
@@ -118,6 +125,9 @@ BUILT_IN = [
         parse=choice(_choices(Ticket.Priority), "priority"),
         read=lambda f: f.ticket.priority,
         help="low, normal, high, urgent (or 1 to 4)",
+        show=lambda v: describe(
+            [_priority_name(p) for p in v] if isinstance(v, list) else _priority_name(v)
+        ),
     ),
     ConditionType(
         name="channel",

@@ -46,7 +46,8 @@ services, and returns the same kind of text for the ``rule_applied`` event (rais
 recorded while it runs names the rule. ``slots`` name what the action sets: two
 actions of one rule that set the same slot to different values contradict each
 other and the rule is refused. ``causes`` lists the triggers the action's changes
-would fire (shown as a note: changes made by rules never trigger rules).
+would fire (shown as a note: changes made by rules never trigger rules). Both kinds
+may give ``show(value)``, how a stored value reads in the desk form.
 """
 
 from __future__ import annotations
@@ -123,6 +124,8 @@ class ConditionType:
     # 0: reads a loaded value; 1: scans text; 2: queries the database. Within a
     # rule, cheaper conditions are checked first (the answer is the same).
     cost: int = 0
+    # A stored value as typed in the desk form (e.g. priority 4 → "urgent").
+    show: Callable[[Any], str] | None = None
 
     def compile_value(self, op: str, value: Any) -> Any:
         """The stored value in the shape the operator compares fastest."""
@@ -151,6 +154,8 @@ class ActionType:
     slots: Callable[[Any], list[tuple[str, Any]]] = field(default=lambda value: [])
     causes: Callable[[Any], frozenset[str]] = field(default=lambda value: frozenset())
     help: str = ""
+    # A stored value as typed in the desk form (e.g. 4 → "urgent").
+    show: Callable[[Any], str] | None = None
 
 
 CONDITIONS: dict[str, ConditionType] = {}

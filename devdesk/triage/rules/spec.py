@@ -182,19 +182,21 @@ def _slot_name(slot: str) -> str:
 
 
 def condition_line(condition: dict[str, Any]) -> str:
+    kind = CONDITIONS.get(condition["type"])
+    value = condition.get("value")
+    shown = kind.show(value) if kind and kind.show and value is not None else None
     return " ".join(
         part
-        for part in (
-            condition["type"],
-            condition["op"],
-            describe(condition.get("value")),
-        )
+        for part in (condition["type"], condition["op"], shown or describe(value))
         if part
     )
 
 
 def action_line(action: dict[str, Any]) -> str:
-    return f"{action['type']} {describe(action.get('value'))}".strip()
+    kind = ACTIONS.get(action["type"])
+    value = action.get("value")
+    shown = kind.show(value) if kind and kind.show else None
+    return f"{action['type']} {shown or describe(value)}".strip()
 
 
 def parse_condition_lines(text: str) -> list[dict[str, Any]]:

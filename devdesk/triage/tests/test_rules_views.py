@@ -111,7 +111,7 @@ def test_a_bad_rule_is_shown_again_with_the_reason(
 def test_the_form_shows_a_rule_as_it_was_typed(login, admin_user, rule):
     response = login(admin_user).get(reverse("rules:rule-edit", args=[rule.pk]))
 
-    assert response.context["form"].initial["conditions"] == "priority gte 2"
+    assert response.context["form"].initial["conditions"] == "priority gte normal"
     assert response.context["form"].initial["actions"] == "add_tag seen"
 
 
