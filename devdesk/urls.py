@@ -21,6 +21,7 @@ urlpatterns = [
     path("hooks/", include("devdesk.triage.urls_escalation_hooks")),
     path("desk/sla/", include("devdesk.triage.urls_sla")),
     path("desk/triage/", include("devdesk.triage.urls_cooldown")),
+    path("desk/rules/", include("devdesk.triage.urls_rules")),
     path("portal/", include("devdesk.tickets.urls_portal")),
     path(
         "attachments/<int:pk>/<path:filename>",

@@ -27,6 +27,7 @@ from devdesk.tickets.tasks import prune_ticket_presence, requeue_unsent_notifica
 from devdesk.triage.escalation.tasks import retry_due_webhooks
 from devdesk.triage.sla.tasks import sla_pass
 from devdesk.triage.tasks_cooldown import release_expired_cooldowns
+from devdesk.triage.tasks_rules import run_time_based_rules
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic(sla_pass, timedelta(seconds=settings.SLA_PASS_SECONDS)),
     Periodic(prune_ticket_presence, timedelta(hours=1)),
     Periodic(release_expired_cooldowns, timedelta(minutes=1)),
+    Periodic(run_time_based_rules, timedelta(minutes=5)),
     Periodic(prune_task_results, timedelta(days=1), applies=uses_database_queue),
 )
 

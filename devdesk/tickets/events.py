@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +24,20 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[TicketEvent], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 ANY = "*"
+# Data merged into every event recorded inside :func:`caused_by` (e.g. the rule whose
+# action made the change), so the history names the cause and subscribers can tell.
+_cause: ContextVar[dict[str, Any] | None] = ContextVar("event_cause", default=None)
+
+
+@contextmanager
+def caused_by(**data: Any) -> Iterator[None]:
+    """Add ``data`` (say ``rule={"id": 3, "name": "…"}``) to every event recorded in
+    this block, whichever service records it."""
+    token = _cause.set({**(_cause.get() or {}), **data})
+    try:
+        yield
+    finally:
+        _cause.reset(token)
 
 
 def subscribe(kind: str, handler: Handler) -> None:
@@ -34,6 +50,8 @@ def record_event(
     ticket: Ticket, kind: str, *, actor: User | None, **data: Any
 ) -> TicketEvent:
     """Append an event to the ticket's history and schedule its subscribers."""
+    if cause := _cause.get():
+        data = {**cause, **data}
     event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
     _schedule(event)
     return event
@@ -42,8 +60,11 @@ def record_event(
 def record_events(ticket: Ticket, events: Sequence[TicketEvent]) -> list[TicketEvent]:
     """Append several events (unsaved, in order) to the ticket's history in one
     statement and schedule their subscribers, as :func:`record_event` does for one."""
+    cause = _cause.get()
     for event in events:
         event.ticket = ticket
+        if cause:
+            event.data = {**cause, **(event.data or {})}
     saved = TicketEvent.objects.bulk_create(events)
     for event in saved:
         _schedule(event)

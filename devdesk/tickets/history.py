@@ -69,7 +69,16 @@ def _plural(n: int, word: str) -> str:
 
 
 def describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> str:
-    """One event as a sentence: "Alex changed status from Open to Solved"."""
+    """One event as a sentence: "Alex changed status from Open to Solved"; a change
+    a rule made says which rule ("… (rule “Production down”)")."""
+    text = _describe_event(event, names)
+    rule = (event.data or {}).get("rule")
+    if isinstance(rule, dict) and event.kind != TicketEvent.Kind.RULE_APPLIED:
+        text += f" (rule “{rule.get('name', '?')}”)"
+    return text
+
+
+def _describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> str:
     who = event.actor.display_name if event.actor else settings.SITE_NAME
     data = event.data or {}
     kind = TicketEvent.Kind
@@ -167,6 +176,10 @@ def describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> s
             f"E-mail to {data.get('recipient', '?')} could not be sent: "
             f"{data.get('reason', 'unknown error')} ({then})"
         )
+    if event.kind == kind.RULE_APPLIED:
+        rule = data.get("rule") or {}
+        done = "; ".join(data.get("changes") or []) or "nothing to change"
+        return f"Rule “{rule.get('name', '?')}” applied: {done}"
     if event.kind == kind.NOTIFICATION_SENT:
         return f"E-mail went out after all to {', '.join(data.get('recipients', []))}"
     if data.get("summary"):  # events of other apps describe themselves

@@ -385,6 +385,7 @@ class TicketEvent(models.Model):
         BURST_FOLDED = "burst_folded", "New request folded in"
         COOLDOWN_STARTED = "cooldown_started", "Cool-down started"
         COOLDOWN_ENDED = "cooldown_ended", "Cool-down ended"
+        RULE_APPLIED = "rule_applied", "Rule applied"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

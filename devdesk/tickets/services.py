@@ -259,7 +259,7 @@ def _write_message(
 def add_message(
     ticket: Ticket,
     *,
-    author: User,
+    author: User | None,
     body: str,
     kind: str = Message.Kind.PUBLIC,
     channel: str = Ticket.Channel.PORTAL,
@@ -275,12 +275,23 @@ def add_message(
        answered by the desk becomes open.
     3. ``new_status`` (the "submit as" choice) is applied last.
 
+    ``author=None`` is the desk itself (a rule's macro reply): allowed everything,
+    and its public reply is not the desk's first response (no person answered).
+
     Raises :class:`TicketError` when the author may not write this kind of message.
     """
     body = check_body(body)
-    if kind == Message.Kind.INTERNAL and not access.can_add_note(author, ticket):
+    if (
+        author is not None
+        and kind == Message.Kind.INTERNAL
+        and not access.can_add_note(author, ticket)
+    ):
         raise TicketError("not_allowed", "You cannot add internal notes.", status=403)
-    if kind == Message.Kind.PUBLIC and not access.can_reply_publicly(author, ticket):
+    if (
+        author is not None
+        and kind == Message.Kind.PUBLIC
+        and not access.can_reply_publicly(author, ticket)
+    ):
         raise TicketError(
             "not_allowed", "You cannot reply to the customer.", status=403
         )
@@ -307,13 +318,13 @@ def add_message(
         now = message.created_at
         fields = ["updated_at"]
         ticket.updated_at = now
-        if author.is_customer:
+        if author is not None and author.is_customer:
             ticket.last_customer_message_at = now
             fields.append("last_customer_message_at")
             if ticket.status in {Status.PENDING_CUSTOMER, Status.SOLVED}:
                 _set_status(ticket, Status.OPEN, actor=author, reason="customer_reply")
                 fields.append("status")
-        elif kind == Message.Kind.PUBLIC:
+        elif author is not None and kind == Message.Kind.PUBLIC:
             if ticket.first_response_at is None:
                 ticket.first_response_at = now
                 fields.append("first_response_at")
@@ -408,10 +419,13 @@ def _describe(value: Any) -> Any:
     return value
 
 
-def update_ticket(ticket: Ticket, *, acting_user: User, **changes: Any) -> list[str]:
+def update_ticket(
+    ticket: Ticket, *, acting_user: User | None, **changes: Any
+) -> list[str]:
     """Change any of subject, priority, owner, assignee, team, product; one event each.
 
-    Returns the names of the fields that really changed. Raises :class:`TicketError`
+    ``acting_user=None`` is the desk itself (a rule). Returns the names of the fields
+    that really changed. Raises :class:`TicketError`
     when the user may not edit tickets, the owner or assignee cannot work tickets,
     or a value is invalid.
     """
@@ -420,7 +434,7 @@ def update_ticket(ticket: Ticket, *, acting_user: User, **changes: Any) -> list[
         raise TicketError(
             "invalid_field", f"Cannot change {', '.join(sorted(unknown))}."
         )
-    if not access.can_edit_ticket(acting_user, ticket):
+    if acting_user is not None and not access.can_edit_ticket(acting_user, ticket):
         raise TicketError("not_allowed", "You cannot change this ticket.", status=403)
     if "subject" in changes:
         changes["subject"] = check_subject(changes["subject"])
@@ -530,11 +544,12 @@ def set_followers(ticket: Ticket, users: Iterable[User], *, acting_user: User) -
 
 
 def escalate_ticket(
-    ticket: Ticket, *, team: Team, note: str, acting_user: User
+    ticket: Ticket, *, team: Team, note: str, acting_user: User | None
 ) -> Ticket:
     """Hand the problem to an engineering team. The owner stays the customer's contact;
-    the team's members can now see the ticket and the note explains what is needed."""
-    if not access.can_edit_ticket(acting_user, ticket):
+    the team's members can now see the ticket and the note explains what is needed.
+    ``acting_user=None`` is the desk itself (a rule)."""
+    if acting_user is not None and not access.can_edit_ticket(acting_user, ticket):
         raise TicketError("not_allowed", "You cannot escalate this ticket.", status=403)
     with transaction.atomic():
         ticket.escalated_team = team
@@ -559,8 +574,11 @@ def escalate_ticket(
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z_]+(?:\.[a-z_]+)?)\s*\}\}")
 
 
-def macro_context(ticket: Ticket, user: User) -> dict[str, str]:
+def macro_context(ticket: Ticket, user: User | None) -> dict[str, str]:
+    """Placeholder values; ``user=None`` (a rule) signs as the site."""
     requester = ticket.requester
+    agent_name = user.display_name if user else settings.SITE_NAME
+    agent_first_name = user.first_name if user else settings.SITE_NAME
     return {
         "customer.name": requester.display_name,
         "customer.first_name": requester.first_name,
@@ -570,13 +588,13 @@ def macro_context(ticket: Ticket, user: User) -> dict[str, str]:
         "ticket.reference": ticket.reference,
         "ticket.subject": ticket.subject,
         "ticket.product": ticket.product.name if ticket.product else "",
-        "agent.name": user.display_name,
-        "agent.first_name": user.first_name,
+        "agent.name": agent_name,
+        "agent.first_name": agent_first_name,
         "site.name": settings.SITE_NAME,
     }
 
 
-def render_macro(macro: Macro, ticket: Ticket, user: User) -> str:
+def render_macro(macro: Macro, ticket: Ticket, user: User | None) -> str:
     """Fill the macro's ``{{ placeholders }}``; unknown ones are left visible to fix."""
     values = macro_context(ticket, user)
     return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), macro.body)
@@ -586,12 +604,12 @@ def apply_macro(
     ticket: Ticket,
     macro: Macro,
     *,
-    acting_user: User,
+    acting_user: User | None,
     body: str | None = None,
     uploads: Sequence[CheckedUpload] = (),
 ) -> Message:
     """Send the macro's reply (optionally edited, with attachments) and apply its
-    status and tags."""
+    status and tags. ``acting_user=None`` is the desk itself (a rule)."""
     text = body if body is not None else render_macro(macro, ticket, acting_user)
     with transaction.atomic():
         message = add_message(

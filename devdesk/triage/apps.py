@@ -12,9 +12,13 @@ class TriageConfig(AppConfig):
         from devdesk.tickets.events import subscribe
         from devdesk.tickets.models import TicketEvent
         from devdesk.triage import cooldown, scope
+        from devdesk.triage.rules.engine import EVENT_TRIGGERS, on_ticket_event
         from devdesk.triage.sla import subscriptions
 
         subscriptions.connect()
         # After commit: a new ticket's scope is checked, a customer's message scored.
         subscribe(TicketEvent.Kind.CREATED, scope.on_ticket_created)
         subscribe(TicketEvent.Kind.MESSAGE_ADDED, cooldown.on_message_added)
+        # Event-triggered rules run after the commit that wrote the event.
+        for kind in EVENT_TRIGGERS:
+            subscribe(kind, on_ticket_event)

@@ -26,6 +26,7 @@ from devdesk.accounts.models import ApiToken, Organization, Team, User, hash_tok
 from devdesk.ops.demo.content import load_cast, load_conversations
 from devdesk.ops.demo.escalation import remove_escalations, write_escalations
 from devdesk.ops.demo.mail import remove_mail, write_mail
+from devdesk.ops.demo.rules import remove_rules, write_rules
 from devdesk.ops.demo.sla import remove_sla, write_sla
 from devdesk.ops.demo.triage_cooldown import write_triage_cooldown
 from devdesk.ops.demo.writer import STORY_TAGS, DemoWriter
@@ -76,6 +77,10 @@ def load_demo(*, seed: int = DEFAULT_SEED, tickets: int = DEFAULT_TICKETS) -> Su
         transaction.on_commit(lambda: write_sla(now=timezone.now()))
         write_triage_cooldown(User.objects.get(email=cast.token_owner), writer.now)
         ensure_demo_token()
+    # Rules after the tickets' commit: the rules subscriber has seen their events
+    # with no rules yet, and the demo's rules act on the open tickets only.
+    with override_settings(TASKS=NO_TASKS), transaction.atomic():
+        write_rules(cast)
     demo_tickets = Ticket.objects.filter(
         organization__slug__in=[o.slug for o in cast.customers]
     )
@@ -127,6 +132,7 @@ def remove_demo() -> int:
         files = [a.file for a in Attachment.objects.filter(message__ticket__in=tickets)]
         count = tickets.count()
         remove_mail(cast)
+        remove_rules(cast)
         tickets.delete()
         remove_escalations(users)
         remove_sla()

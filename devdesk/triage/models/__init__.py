@@ -12,6 +12,9 @@ from devdesk.triage.models.escalation import TrackerKind as TrackerKind
 from devdesk.triage.models.escalation import WebhookAttempt as WebhookAttempt
 from devdesk.triage.models.escalation import WebhookDelivery as WebhookDelivery
 from devdesk.triage.models.escalation import WebhookEndpoint as WebhookEndpoint
+from devdesk.triage.models.rules import Rule as Rule
+from devdesk.triage.models.rules import RuleFiring as RuleFiring
+from devdesk.triage.models.rules import RuleSetVersion as RuleSetVersion
 from devdesk.triage.models.scope import PlanCoverage as PlanCoverage
 from devdesk.triage.models.scope import ScopeArea as ScopeArea
 from devdesk.triage.models.scope import ScopeFlag as ScopeFlag
