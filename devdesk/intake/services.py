@@ -15,6 +15,7 @@ from devdesk.intake.models import IdempotencyKey
 from devdesk.tickets.errors import TicketError
 from devdesk.tickets.models import Ticket
 from devdesk.tickets.services import NewTicket, open_ticket
+from devdesk.triage.scoring import recompute_score
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ def fingerprint(new: NewTicket) -> str:
         "body": new.body,
         "product": new.product.pk if new.product else None,
         "priority": new.priority,
+        "severity": new.severity,
+        "production_down": new.is_production_down,
         "requester": new.requester.pk,
         "attachments": [u.sha256 for u in new.uploads],
     }
@@ -51,7 +54,7 @@ def submit(
     a retry would store them again before the constraint refuses.
     """
     if not idempotency_key:
-        return Submitted(open_ticket(new, acting_user=acting_user), created=True)
+        return Submitted(_open(new, acting_user), created=True)
     key = idempotency_key.strip()
     if not key or len(key) > 255:
         raise TicketError(
@@ -63,7 +66,7 @@ def submit(
     if earlier is None:
         try:
             with transaction.atomic():
-                ticket = open_ticket(new, acting_user=acting_user)
+                ticket = _open(new, acting_user)
                 IdempotencyKey.objects.create(
                     user=owner, key=key, request_hash=digest, ticket=ticket
                 )
@@ -79,6 +82,14 @@ def submit(
             status=409,
         )
     return Submitted(earlier.ticket, created=False)
+
+
+def _open(new: NewTicket, acting_user: User | None) -> Ticket:
+    """Open the ticket and give it its priority score, in one transaction."""
+    with transaction.atomic():
+        ticket = open_ticket(new, acting_user=acting_user)
+        recompute_score(ticket, reason="created", acting_user=acting_user)
+    return ticket
 
 
 def _earlier(owner: User, key: str) -> QuerySet[IdempotencyKey]:

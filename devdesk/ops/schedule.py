@@ -25,6 +25,7 @@ from devdesk.intake.mail.poller import pollable_mailboxes
 from devdesk.intake.tasks import poll_mailboxes, process_pending_mail
 from devdesk.ops.tasks import prune_task_results
 from devdesk.tickets.tasks import prune_ticket_presence, requeue_unsent_notifications
+from devdesk.triage.tasks import mail_waiting_digests
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ SCHEDULE: tuple[Periodic, ...] = (
         applies=lambda: pollable_mailboxes().exists(),
     ),
     Periodic(prune_ticket_presence, timedelta(hours=1)),
+    # Hourly, so a restart or a down hour never skips a day; one e-mail a day each.
+    Periodic(mail_waiting_digests, timedelta(hours=1)),
     Periodic(prune_task_results, timedelta(days=1), applies=uses_database_queue),
 )
 

@@ -316,7 +316,7 @@ class InboxFilterForm(forms.Form):
         return self._cleaned("view") or inbox.default_view(self.user)
 
     def sort_key(self) -> str:
-        return self._cleaned("sort") or inbox.DEFAULT_SORT
+        return self._cleaned("sort") or inbox.default_sort(self.view_slug())
 
     def filters(self) -> inbox.InboxFilters:
         """What was valid of the filters; an invalid field does not filter."""

@@ -7,3 +7,10 @@ class TriageConfig(AppConfig):
 
     name = "devdesk.triage"
     label = "triage"
+
+    def ready(self) -> None:
+        from devdesk.tickets.events import subscribe
+        from devdesk.tickets.models import TicketEvent
+        from devdesk.triage.new_tickets import on_ticket_created
+
+        subscribe(TicketEvent.Kind.CREATED, on_ticket_created)
