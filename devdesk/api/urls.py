@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, re_path
 from ninja import NinjaAPI
 
-from devdesk.api import people, tickets
+from devdesk.api import people, tickets, triage_scoring
 from devdesk.api.auth import TokenAuth
 from devdesk.api.errors import (
     install_error_handlers,
@@ -43,3 +43,4 @@ api = DevdeskAPI(
 install_error_handlers(api)
 api.add_router("", tickets.router)
 api.add_router("", people.router)
+api.add_router("", triage_scoring.router)
