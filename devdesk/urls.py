@@ -17,6 +17,7 @@ urlpatterns = [
     path("desk/", include("devdesk.tickets.urls_desk")),
     path("desk/people/", include("devdesk.accounts.urls_desk")),
     path("desk/mail/", include("devdesk.intake.urls_desk")),
+    path("desk/triage/", include("devdesk.triage.urls_scoring")),
     path("portal/", include("devdesk.tickets.urls_portal")),
     path(
         "attachments/<int:pk>/<path:filename>",
