@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
@@ -93,6 +94,12 @@ class EstimatesOut(Schema):
             number=ticket.number,
             severity=ticket.severity,
             production_down=ticket.is_production_down,
+            affected_count=None,
+            effort_hours=None,
+            effort_used_hours=None,
+            score=None,
+            duplicate_of=None,
+            duplicates=None,
         )
         if not viewer.works_tickets:
             return out
@@ -129,18 +136,14 @@ def _ticket(user: User, number: int) -> Ticket:
     return access.get_ticket_for(user, number, related=("organization",))
 
 
-@router.get(
-    "/tickets/{int:number}/estimates", response={200: EstimatesOut, **ERRORS}
-)
+@router.get("/tickets/{int:number}/estimates", response={200: EstimatesOut, **ERRORS})
 def get_estimates(request: HttpRequest, number: int) -> EstimatesOut:
     """Impact, effort and score of a ticket (customers: severity and production down)."""
     user = api_user(request)
     return EstimatesOut.build(_ticket(user, number), user)
 
 
-@router.patch(
-    "/tickets/{int:number}/estimates", response={200: EstimatesOut, **ERRORS}
-)
+@router.patch("/tickets/{int:number}/estimates", response={200: EstimatesOut, **ERRORS})
 def update_estimates(
     request: HttpRequest, number: int, payload: EstimatesIn
 ) -> EstimatesOut:
@@ -158,9 +161,7 @@ def update_estimates(
     if "effort_hours" in sent:
         changes["effort_hours"] = payload.effort_hours
     if not changes:
-        raise ApiError(
-            400, "nothing_to_change", "Send at least one field to change."
-        )
+        raise ApiError(400, "nothing_to_change", "Send at least one field to change.")
     scoring.set_estimates(ticket, acting_user=user, **changes)
     return EstimatesOut.build(_ticket(user, number), user)
 
@@ -183,7 +184,9 @@ def mark_duplicate(
         original = _ticket(user, payload.original)
     except Http404:
         raise ApiError(
-            422, "invalid_original", f"original: there is no ticket #{payload.original}."
+            422,
+            "invalid_original",
+            f"original: there is no ticket #{payload.original}.",
         ) from None
     scoring.mark_duplicate(duplicate, original, acting_user=user)
     return EstimatesOut.build(_ticket(user, number), user)
@@ -354,7 +357,7 @@ def _save_rule(rule: RoutingRule, payload: RuleIn) -> RoutingRule:
     return rule
 
 
-def _rules() -> Any:
+def _rules() -> QuerySet[RoutingRule]:
     return RoutingRule.objects.prefetch_related(
         "products", "organizations", "required_skills"
     )
@@ -446,7 +449,9 @@ def update_routing(
                         "invalid_team",
                         f"default_team: there is no team {payload.default_team}.",
                     )
-            RoutingPolicy.objects.update_or_create(pk=1, defaults={"default_team": team})
+            RoutingPolicy.objects.update_or_create(
+                pk=1, defaults={"default_team": team}
+            )
         for team_id, method in payload.teams.items():
             TeamRouting.objects.update_or_create(
                 team=teams[team_id], defaults={"method": str(method)}

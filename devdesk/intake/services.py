@@ -85,8 +85,9 @@ def submit(
 
 
 def _open(new: NewTicket, acting_user: User | None) -> Ticket:
-    """Open the ticket and give it its priority score, in one transaction."""
-    with transaction.atomic():
+    """Open the ticket and give it its priority score, in one transaction (no
+    savepoint: a failure undoes the caller's whole transaction anyway)."""
+    with transaction.atomic(savepoint=False):
         ticket = open_ticket(new, acting_user=acting_user)
         recompute_score(ticket, reason="created", acting_user=acting_user)
     return ticket

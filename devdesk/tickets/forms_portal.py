@@ -94,6 +94,7 @@ class NewTicketForm(_MessageForm):
         empty_label="Not sure / something else",
     )
     severity = forms.ChoiceField(
+        required=False,  # a form from before the field existed means "normal"
         choices=Ticket.Severity.choices,
         initial=Ticket.Severity.NORMAL,
         help_text="How much it hurts you; it helps us answer the worst first.",
@@ -141,7 +142,7 @@ class NewTicketForm(_MessageForm):
             body=data["body"],
             channel=Ticket.Channel.PORTAL,
             product=data["product"],
-            severity=data["severity"],
+            severity=data["severity"] or Ticket.Severity.NORMAL,
             is_production_down=data["is_production_down"],
             uploads=data["attachments"],
         )

@@ -67,8 +67,11 @@ class PolicyForm(forms.Form):
     formula = forms.CharField(
         max_length=scoring.MAX_FORMULA_CHARS,
         widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),
-        help_text="Names: " + ", ".join(scoring.NAMES) + ". Functions: "
-        + ", ".join(scoring.FUNCTIONS) + ".",
+        help_text="Names: "
+        + ", ".join(scoring.NAMES)
+        + ". Functions: "
+        + ", ".join(scoring.FUNCTIONS)
+        + ".",
     )
     plan_weights = forms.CharField(
         required=False,

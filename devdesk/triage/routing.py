@@ -139,13 +139,18 @@ def _set(
     setattr(ticket, field, value)
     ticket.save(update_fields=[field])
     kind = (
-        TicketEvent.Kind.TEAM_CHANGED if field == "team" else TicketEvent.Kind.ASSIGNEE_CHANGED
+        TicketEvent.Kind.TEAM_CHANGED
+        if field == "team"
+        else TicketEvent.Kind.ASSIGNEE_CHANGED
     )
     name = value.display_name if isinstance(value, User) else value.name
     old_name = (
         None
         if old is None
-        else {"id": old.pk, "name": old.display_name if isinstance(old, User) else old.name}
+        else {
+            "id": old.pk,
+            "name": old.display_name if isinstance(old, User) else old.name,
+        }
     )
     record_event(
         ticket,
@@ -177,9 +182,7 @@ def on_shift_person(team: Team, at: datetime) -> User | None:
     return person
 
 
-def choose_person(
-    team: Team, *, skills: list[Skill], at: datetime
-) -> User | None:
+def choose_person(team: Team, *, skills: list[Skill], at: datetime) -> User | None:
     """The person of ``team`` to get the next ticket, by the team's method."""
     routing, _ = TeamRouting.objects.select_for_update().get_or_create(team=team)
     if routing.method == TeamRouting.Method.NOBODY:

@@ -112,9 +112,8 @@ SAMPLE_INPUTS: tuple[dict[str, float], ...] = tuple(
 
 
 def current_policy() -> ScoringPolicy:
-    """The desk's scoring policy, made with the defaults on first use."""
-    policy, _ = ScoringPolicy.objects.get_or_create(pk=1)
-    return policy
+    """The desk's scoring policy; the defaults (not saved) until an admin saves one."""
+    return ScoringPolicy.objects.filter(pk=1).first() or ScoringPolicy(pk=1)
 
 
 def _evaluator(names: Mapping[str, float]) -> SimpleEval:
@@ -147,7 +146,9 @@ def _explain(exc: Exception) -> str:
     if name == "FunctionNotDefined":
         return f"{exc}; the functions are {', '.join(FUNCTIONS)}"
     if name == "OperatorNotDefined":
-        return "it uses an operator that is not allowed (arithmetic and comparisons only)"
+        return (
+            "it uses an operator that is not allowed (arithmetic and comparisons only)"
+        )
     return str(exc) or name
 
 
@@ -189,7 +190,11 @@ def default_effort_hours(ticket: Ticket, policy: ScoringPolicy) -> float:
             .order_by("-solved_at")
             .values_list("created_at", "solved_at")[:EFFORT_SAMPLE]
         )
-        hours = [(solved - opened).total_seconds() / 3600 for opened, solved in spans]
+        hours = [
+            (solved - opened).total_seconds() / 3600
+            for opened, solved in spans
+            if solved is not None
+        ]
         cached = round(statistics.median(hours), 2) if hours else -1.0
         cache.set(key, cached, EFFORT_CACHE_SECONDS)
     return fallback if cached < 0 else max(float(cached), 0.01)
@@ -250,7 +255,9 @@ def recompute_score(
     old = ticket.score
     if math.isclose(old, score.value, rel_tol=0, abs_tol=1e-9):
         return False
-    with transaction.atomic():
+    # No savepoint: callers change the inputs in the same transaction, and a
+    # failure here must undo that change too.
+    with transaction.atomic(savepoint=False):
         Ticket.objects.filter(pk=ticket.pk).update(score=score.value)
         ticket.score = score.value
         data: dict[str, Any] = {
@@ -281,7 +288,7 @@ def set_estimates(
     severity: str | Keep = KEEP,
     is_production_down: bool | Keep = KEEP,
     affected_count: int | Keep = KEEP,
-    effort_hours: Decimal | float | None | Keep = KEEP,
+    effort_hours: Decimal | float | Keep | None = KEEP,
 ) -> list[str]:
     """Change the ticket's impact and effort inputs; one ``estimate_changed`` event
     per field and the score recomputed, all in one transaction. Returns the fields
@@ -365,7 +372,9 @@ def _effort(raw: Decimal | float) -> Decimal:
     try:
         hours = Decimal(str(raw)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        raise TicketError("invalid_effort", "Effort must be a number of hours.") from None
+        raise TicketError(
+            "invalid_effort", "Effort must be a number of hours."
+        ) from None
     if not hours.is_finite() or hours <= 0 or hours > MAX_EFFORT_HOURS:
         raise TicketError(
             "invalid_effort",
@@ -543,7 +552,8 @@ def update_policy(
             "not_allowed", "Only admins change the scoring policy.", status=403
         )
     with transaction.atomic():
-        policy = ScoringPolicy.objects.select_for_update().get(pk=current_policy().pk)
+        ScoringPolicy.objects.get_or_create(pk=1)
+        policy = ScoringPolicy.objects.select_for_update().get(pk=1)
         if formula is not None:
             policy.formula = check_formula(formula)
         if plan_weights is not None:

@@ -237,7 +237,10 @@ def ticket_duplicate(request: HttpRequest, number: int) -> HttpResponse:
         scoring.mark_duplicate(duplicate, original, acting_user=_user(request))
     except Http404:
         return _refused(
-            request, duplicate, f"There is no ticket #{form.cleaned_data['original']}.", 400
+            request,
+            duplicate,
+            f"There is no ticket #{form.cleaned_data['original']}.",
+            400,
         )
     except TicketError as error:
         return _refused(request, duplicate, error.message, error.status)
@@ -288,9 +291,9 @@ def ticket_panel_context(ticket: Ticket, user: User) -> dict[str, Any]:
         ),
         "duplicate_form": DuplicateForm(),
         "duplicate_of": next((x.original for x in link), None),
-        "duplicates": Ticket.objects.filter(
-            duplicate_link__original=ticket
-        ).order_by("number"),
+        "duplicates": Ticket.objects.filter(duplicate_link__original=ticket).order_by(
+            "number"
+        ),
     }
 
 

@@ -25,6 +25,10 @@ from django.utils import timezone
 from devdesk.accounts.models import ApiToken, Organization, Team, User, hash_token
 from devdesk.ops.demo.content import load_cast, load_conversations
 from devdesk.ops.demo.mail import remove_mail, write_mail
+from devdesk.ops.demo.triage_scoring import (
+    remove_triage_scoring,
+    write_triage_scoring,
+)
 from devdesk.ops.demo.writer import STORY_TAGS, DemoWriter
 from devdesk.tickets.models import Attachment, Macro, Message, Product, Tag, Ticket
 
@@ -67,6 +71,7 @@ def load_demo(*, seed: int = DEFAULT_SEED, tickets: int = DEFAULT_TICKETS) -> Su
         writer.write_cast(password=DEMO_PASSWORD)
         writer.write_tickets(tickets)
         write_mail(cast)
+        write_triage_scoring(now=writer.now, seed=seed)
         ensure_demo_token()
     demo_tickets = Ticket.objects.filter(
         organization__slug__in=[o.slug for o in cast.customers]
@@ -119,6 +124,7 @@ def remove_demo() -> int:
         files = [a.file for a in Attachment.objects.filter(message__ticket__in=tickets)]
         count = tickets.count()
         remove_mail(cast)
+        remove_triage_scoring()
         tickets.delete()
         users.delete()
         Team.objects.filter(slug__in=[t[1] for t in cast.teams]).delete()

@@ -308,6 +308,7 @@ def test_scheduler_once_queues_each_periodic_task_for_the_backend(settings):
         "devdesk.ops.tasks.prune_task_results",
         "devdesk.tickets.tasks.prune_ticket_presence",
         "devdesk.tickets.tasks.requeue_unsent_notifications",
+        "devdesk.triage.tasks.mail_waiting_digests",
     ]
 
 

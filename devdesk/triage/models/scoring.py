@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from devdesk.tickets.models import Ticket
 
-# Impact divided by effort: see the README ("Impact × effort") for the reasoning.
+# Impact divided by effort: see the README ("Impact x effort") for the reasoning.
 DEFAULT_FORMULA = (
     "affected * plan_weight * severity_weight * (3 if production_down else 1)"
     " / max(effort, 0.5)"

@@ -29,9 +29,9 @@ def waiting_panel(user: User) -> dict[str, Any]:
     if not user.is_authenticated or not user.is_desk_staff:
         return {"hidden": True}
     tickets = list(
-        waiting_tickets(user)
-        .only("id", "number", "subject", "last_customer_message_at")
-        [: WAITING_PANEL_ROWS + 1]
+        waiting_tickets(user).only(
+            "id", "number", "subject", "last_customer_message_at"
+        )[: WAITING_PANEL_ROWS + 1]
     )
     return {
         "tickets": tickets[:WAITING_PANEL_ROWS],

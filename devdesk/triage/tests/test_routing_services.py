@@ -23,14 +23,20 @@ from devdesk.triage.models import (
 
 def _agent(vendor, name: str, role: str = User.Role.AGENT, **extra) -> User:  # type: ignore[no-untyped-def]
     return UserFactory(
-        email=f"{name}@skyforge.test", name=name, role=role, organization=vendor, **extra
+        email=f"{name}@skyforge.test",
+        name=name,
+        role=role,
+        organization=vendor,
+        **extra,
     )
 
 
 @pytest.fixture
 def support(vendor) -> Team:  # type: ignore[no-untyped-def]
     team = TeamFactory(name="Support", slug="support")
-    team.members.add(_agent(vendor, "ann"), _agent(vendor, "bob"), _agent(vendor, "cem"))
+    team.members.add(
+        _agent(vendor, "ann"), _agent(vendor, "bob"), _agent(vendor, "cem")
+    )
     return team
 
 
@@ -184,7 +190,9 @@ def test_a_ticket_already_assigned_is_not_routed(agent, acme_customer, support):
     assert (ticket.assignee, ticket.team) == (agent, None)
 
 
-def test_a_ticket_with_a_team_gets_a_person_of_that_team(acme_customer, support, sdk_team):
+def test_a_ticket_with_a_team_gets_a_person_of_that_team(
+    acme_customer, support, sdk_team
+):
     RoutingPolicy.objects.create(pk=1, default_team=support)
     ticket = make_ticket(acme_customer, team=sdk_team)
 

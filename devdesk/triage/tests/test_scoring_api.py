@@ -112,9 +112,7 @@ def test_customers_never_see_the_score_in_ticket_lists(api, acme_customer, acme_
 
 
 def test_customers_may_not_sort_by_score(api, acme_customer, acme_ticket):
-    response = api(
-        "GET", "/api/tickets", as_=acme_customer, params={"sort": "-score"}
-    )
+    response = api("GET", "/api/tickets", as_=acme_customer, params={"sort": "-score"})
 
     assert response.status_code == 422
 
@@ -129,9 +127,7 @@ def test_agents_list_by_score_highest_first(api, agent, acme_customer):
     assert numbers == [high.number, low.number]
 
 
-def test_customer_opens_a_ticket_with_severity_and_production_down(
-    api, acme_customer
-):
+def test_customer_opens_a_ticket_with_severity_and_production_down(api, acme_customer):
     response = api(
         "POST",
         "/api/tickets",

@@ -246,7 +246,7 @@ def test_saving_a_new_formula_rescores_unresolved_tickets(admin_user, acme_custo
     scoring.recompute_score(open_ticket, reason="test")
     solved = make_ticket(acme_customer, status=Ticket.Status.SOLVED)
 
-    policy, changed = scoring.update_policy(
+    _, changed = scoring.update_policy(
         acting_user=admin_user, formula="affected * 10 + severity"
     )
 
