@@ -278,6 +278,12 @@ class InboxFilterForm(forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        if self.is_bound and not self.data.get("sort"):
+            # Show the sort the view really uses (the open queue's is the score).
+            self.data = self.data.copy()
+            self.data["sort"] = inbox.default_sort(
+                self.data.get("view") or inbox.default_view(user)
+            )
         self.fields["product"].queryset = access.visible_products(user)  # type: ignore[attr-defined]
         self.fields["assignee"] = PersonField(
             people=_workers(user),

@@ -4,9 +4,9 @@
    match wins) name a team; a ticket no rule matches goes to the routing policy's
    default team. Conditions: product, language (the requester's), organization;
    a rule's required skills narrow the people of the team who may get it.
-2. Within the team, its :class:`TeamRouting` method picks a person among its
-   members who are active agents (agents and admins): round-robin, the least open
-   load, or the person on shift (:func:`on_shift_person`).
+2. Within the team, its :class:`TeamRouting` method picks a person: round-robin or
+   the least open load among its members who are active agents, or the person on
+   shift (:func:`on_shift_person`).
 
 New tickets are routed after the transaction that opened them commits (a
 ``created`` subscriber, see :mod:`devdesk.triage.apps`): a routing failure is
@@ -33,7 +33,10 @@ from devdesk.triage.models import RoutingPolicy, RoutingRule, Skill, TeamRouting
 
 logger = logging.getLogger(__name__)
 
-ASSIGNABLE_ROLES = (User.Role.AGENT, User.Role.ADMIN)
+# Who round-robin and least-open-load choose among: the team's active agents (admins
+# run the desk; they get tickets by hand, or as the person on shift).
+POOL_ROLES = (User.Role.AGENT,)
+ON_SHIFT_ROLES = (User.Role.AGENT, User.Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -164,9 +167,9 @@ def _set(
 
 
 def team_agents(team: Team, skills: list[Skill] | None = None) -> QuerySet[User]:
-    """The team's members who may be given tickets (active agents and admins),
-    with every one of ``skills``; in a stable order (id)."""
-    people = team.members.filter(is_active=True, role__in=ASSIGNABLE_ROLES)
+    """The team's members who may be given tickets by turns or by load (its active
+    agents), with every one of ``skills``; in a stable order (id)."""
+    people = team.members.filter(is_active=True, role__in=POOL_ROLES)
     for skill in skills or []:
         people = people.filter(skills__skill=skill)
     return people.order_by("pk")
@@ -177,7 +180,7 @@ def on_shift_person(team: Team, at: datetime) -> User | None:
     default person, if they may be given tickets. The rotation feature replaces
     this function's body."""
     person = team.default_person
-    if person is None or not person.is_active or person.role not in ASSIGNABLE_ROLES:
+    if person is None or not person.is_active or person.role not in ON_SHIFT_ROLES:
         return None
     return person
 

@@ -1,6 +1,6 @@
 """The demo's triage: skills, routing rules and team methods, impact and effort on
 the open tickets (varied scores), a duplicate link across two customers, and
-customers waiting for an answer. Written through the triage services, so scores
+the customers waiting for an answer that its conversations leave. Written through the triage services, so scores
 and their ``score_changed`` events are real.
 
 New demo tickets are routed by these rules once the demo's transaction commits
@@ -10,13 +10,11 @@ New demo tickets are routed by these rules once the demo's transaction commits
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q
-
 from devdesk.accounts.models import Team, User
-from devdesk.tickets.models import Message, Product, Ticket
+from devdesk.tickets.models import Product, Ticket
 from devdesk.triage import scoring
 from devdesk.triage.models import (
     AgentSkill,
@@ -51,7 +49,8 @@ ADMIN = "ada@skyforge.example"
 
 
 def write_triage_scoring(*, now: datetime, seed: int) -> None:
-    """Skills, rules, the default team, estimates, a duplicate and waiting customers."""
+    """Skills, rules, the default team, estimates and a duplicate. (Customers are
+    left waiting by the demo's own conversations: some wrote last, days ago.)"""
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     team = Team.objects.get(slug=SUPPORT_TEAM)
     people = {u.email: u for u in User.objects.filter(organization__slug="skyforge")}
@@ -72,9 +71,14 @@ def write_triage_scoring(*, now: datetime, seed: int) -> None:
     TeamRouting.objects.update_or_create(
         team=team, defaults={"method": TeamRouting.Method.LEAST_OPEN}
     )
+    # The estimates are part of the invented past: the tickets keep the "updated"
+    # times their conversations gave them.
+    updated = dict(Ticket.objects.values_list("pk", "updated_at"))
     _estimate_open_tickets(rng, people[ADMIN])
     _link_a_duplicate(people[ADMIN])
-    _leave_customers_waiting(now)
+    for ticket in Ticket.objects.filter(pk__in=updated).only("pk", "updated_at"):
+        if ticket.updated_at != updated[ticket.pk]:
+            Ticket.objects.filter(pk=ticket.pk).update(updated_at=updated[ticket.pk])
 
 
 def _estimate_open_tickets(rng: random.Random, admin: User) -> None:
@@ -115,26 +119,6 @@ def _link_a_duplicate(admin: User) -> None:
     )
     if other is not None:
         scoring.mark_duplicate(other, first, acting_user=admin)
-
-
-def _leave_customers_waiting(now: datetime) -> None:
-    """Make sure a few open tickets show on the "customers waiting" panel: their
-    customer wrote last, a day or more ago (moving back their last message)."""
-    candidates = Ticket.objects.filter(
-        status__in=Ticket.OPEN_STATUSES,
-        merged_into__isnull=True,
-        last_customer_message_at__isnull=False,
-    ).order_by("number")[:3]
-    for hours, ticket in zip((30, 52, 75), candidates, strict=False):
-        last = ticket.messages.order_by("-created_at", "-id").first()
-        if last is None or last.author is None or not last.author.is_customer:
-            continue
-        when = now - timedelta(hours=hours)
-        later = Q(created_at__gt=when)
-        if ticket.messages.filter(later).exclude(pk=last.pk).exists():
-            continue
-        Message.objects.filter(pk=last.pk).update(created_at=when)
-        Ticket.objects.filter(pk=ticket.pk).update(last_customer_message_at=when)
 
 
 def remove_triage_scoring() -> None:

@@ -105,12 +105,15 @@ def test_round_robin_takes_members_in_turn(acme_customer, support):
     assert names == ["ann", "bob", "cem", "ann"]
 
 
-def test_round_robin_skips_inactive_people_and_non_agents(
+def test_round_robin_skips_inactive_people_engineers_and_admins(
     vendor, acme_customer, support
 ):
     RoutingPolicy.objects.create(pk=1, default_team=support)
     User.objects.filter(name="bob").update(is_active=False)
-    support.members.add(_agent(vendor, "eng", role=User.Role.ENGINEER))
+    support.members.add(
+        _agent(vendor, "eng", role=User.Role.ENGINEER),
+        _agent(vendor, "boss", role=User.Role.ADMIN),
+    )
 
     names = [routing.route(make_ticket(acme_customer)).assignee.name for _ in range(3)]
 
