@@ -34,6 +34,15 @@ class EstimatesForm(forms.Form):
         return dict(self.cleaned_data)
 
 
+class SeverityForm(forms.Form):
+    """What a customer may say about their own ticket's impact."""
+
+    severity = forms.ChoiceField(choices=Ticket.Severity.choices)
+    is_production_down = forms.BooleanField(
+        required=False, label="Our production is down"
+    )
+
+
 class DuplicateForm(forms.Form):
     original = forms.IntegerField(
         min_value=1, max_value=2**31 - 1, label="Duplicate of #"

@@ -25,4 +25,9 @@ urlpatterns = [
     ),
     path("tickets/<int:number>/unlink/", views.ticket_unlink, name="ticket-unlink"),
     path("tickets/<int:number>/route/", views.ticket_route, name="ticket-route"),
+    path(
+        "portal/tickets/<int:number>/severity/",
+        views.portal_severity,
+        name="portal-severity",
+    ),
 ]

@@ -30,6 +30,7 @@ from devdesk.triage.forms_scoring import (
     PolicyForm,
     RoutingForm,
     RuleForm,
+    SeverityForm,
     SkillForm,
 )
 from devdesk.triage.models import (
@@ -295,6 +296,53 @@ def ticket_panel_context(ticket: Ticket, user: User) -> dict[str, Any]:
             "number"
         ),
     }
+
+
+# The portal: a customer says how bad it is
+
+
+@require_POST
+@signed_in_and(lambda user: user.is_active)
+def portal_severity(request: HttpRequest, number: int) -> HttpResponse:
+    """A customer changes the severity and production-down flag of a ticket of their
+    own organization (anyone else: 404, or 403 from the service)."""
+    ticket = access.get_ticket_for(request.user, number, related=("organization",))
+    form = SeverityForm(request.POST)
+    back = reverse("portal:ticket-detail", args=[ticket.number])
+    if not form.is_valid():
+        return render(
+            request,
+            "triage/scoring/portal_refused.html",
+            {"ticket": ticket, "message": "Choose a severity.", "back": back},
+            status=400,
+        )
+    try:
+        changed = scoring.set_estimates(
+            ticket, acting_user=_user(request), **form.cleaned_data
+        )
+    except TicketError as error:
+        return render(
+            request,
+            "triage/scoring/portal_refused.html",
+            {"ticket": ticket, "message": error.message, "back": back},
+            status=error.status,
+        )
+    if changed:
+        messages.success(request, "Thanks: we will take it into account.")
+    return redirect(back)
+
+
+def portal_severity_context(ticket: Ticket, user: User) -> dict[str, Any]:
+    """The portal ticket page's severity form, for the ticket's customers only."""
+    if not (user.is_customer and ticket.is_unresolved and not ticket.merged_into_id):
+        return {"hidden": True}
+    form = SeverityForm(
+        initial={
+            "severity": ticket.severity,
+            "is_production_down": ticket.is_production_down,
+        }
+    )
+    return {"ticket": ticket, "form": form}
 
 
 # Waiting customers

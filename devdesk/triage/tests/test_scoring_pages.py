@@ -278,3 +278,51 @@ def test_the_portal_form_takes_severity_and_production_down(login, acme_customer
     ticket = Ticket.objects.get(subject="Checkout broken")
     assert (ticket.severity, ticket.is_production_down) == ("critical", True)
     assert ticket.score > 0
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [
+        ("acme_customer", 302),
+        ("acme_colleague", 302),
+        ("globex_customer", 404),
+        (None, 302),
+    ],
+)
+def test_who_sets_severity_from_the_portal(
+    request, login, acme_ticket, persona, status
+):
+    response = login(_as(request, persona)).post(
+        reverse("triage:portal-severity", args=[acme_ticket.number]),
+        {"severity": "critical", "is_production_down": "on"},
+    )
+
+    assert response.status_code == status
+    acme_ticket.refresh_from_db()
+    changed = persona in {"acme_customer", "acme_colleague"}
+    assert (acme_ticket.severity == "critical") is changed
+    assert acme_ticket.is_production_down is changed
+
+
+def test_the_portal_ticket_page_offers_the_severity_form_to_its_customers(
+    login, acme_customer, acme_ticket
+):
+    html = (
+        login(acme_customer)
+        .get(reverse("portal:ticket-detail", args=[acme_ticket.number]))
+        .content.decode()
+    )
+
+    assert reverse("triage:portal-severity", args=[acme_ticket.number]) in html
+    assert "score" not in html.lower()
+
+
+def test_a_bad_severity_from_the_portal_is_refused(login, acme_customer, acme_ticket):
+    response = login(acme_customer).post(
+        reverse("triage:portal-severity", args=[acme_ticket.number]),
+        {"severity": "doomsday"},
+    )
+
+    assert response.status_code == 400
+    acme_ticket.refresh_from_db()
+    assert acme_ticket.severity == "normal"
