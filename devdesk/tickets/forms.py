@@ -280,10 +280,8 @@ class InboxFilterForm(forms.Form):
         self.user = user
         if self.is_bound and not self.data.get("sort"):
             # Show the sort the view really uses (the open queue's is the score).
-            self.data = self.data.copy()
-            self.data["sort"] = inbox.default_sort(
-                self.data.get("view") or inbox.default_view(user)
-            )
+            view = self.data.get("view") or inbox.default_view(user)
+            self.data = {**dict(self.data.items()), "sort": inbox.default_sort(view)}
         self.fields["product"].queryset = access.visible_products(user)  # type: ignore[attr-defined]
         self.fields["assignee"] = PersonField(
             people=_workers(user),
