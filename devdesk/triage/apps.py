@@ -11,6 +11,7 @@ class TriageConfig(AppConfig):
     def ready(self) -> None:
         from devdesk.tickets.events import subscribe
         from devdesk.tickets.models import TicketEvent
-        from devdesk.triage.new_tickets import on_ticket_created
+        from devdesk.triage.new_tickets import on_product_changed, on_ticket_created
 
         subscribe(TicketEvent.Kind.CREATED, on_ticket_created)
+        subscribe(TicketEvent.Kind.PRODUCT_CHANGED, on_product_changed)

@@ -1,6 +1,7 @@
-"""What triage does with a ticket just opened (a ``created`` subscriber, run after
-the opening commits): give it its score if nothing did yet (a split ticket), then
-route it."""
+"""What triage does after ticket events it does not write itself (subscribers, run
+after the change commits): a ticket just opened gets its score if nothing gave it
+one yet (a split ticket) and is routed; a ticket whose product changed is rescored
+(the default effort is the product's)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,14 @@ def on_ticket_created(event: TicketEvent) -> None:
     with transaction.atomic():
         recompute_score(ticket, reason="created")
     route(ticket)
+
+
+def on_product_changed(event: TicketEvent) -> None:
+    """Rescore: without an estimate, the effort is the new product's median."""
+    ticket = (
+        Ticket.objects.select_related("organization").filter(pk=event.ticket_id).first()
+    )
+    if ticket is None:
+        return
+    with transaction.atomic():
+        recompute_score(ticket, reason="product changed", acting_user=event.actor)

@@ -14,7 +14,9 @@ Inputs of the formula (names it may use):
 - ``effort``: hours, as the agent estimated; without an estimate, the median
   handling time (opened -> solved) of the last solved tickets of the same product,
   else the policy's default; ``effort_is_estimated``: 1 when the agent set it;
-- ``priority``: 1 (low) to 4 (urgent).
+
+The ticket's priority field is not an input: it is the agent's own call, and the
+score is what helps make it.
 
 Functions: ``min``, ``max``, ``sqrt``, ``log`` (natural, of x + 1), ``round``.
 """
@@ -54,7 +56,6 @@ NAMES = (
     "production_down",
     "effort",
     "effort_is_estimated",
-    "priority",
 )
 FUNCTIONS: dict[str, Any] = {
     "min": min,
@@ -99,14 +100,13 @@ SAMPLE_INPUTS: tuple[dict[str, float], ...] = tuple(
         "production_down": down,
         "effort": effort,
         "effort_is_estimated": estimated,
-        "priority": priority,
     }
-    for affected, plan_weight, severity, severity_weight, down, effort, estimated, priority in (
-        (1, 1.0, 2, 1.0, 0, 2.0, 0, 2),
-        (1, 0.0, 1, 0.0, 0, 0.0, 1, 1),
-        (250, 3.0, 4, 4.0, 1, 0.25, 1, 4),
-        (MAX_AFFECTED, 10.0, 4, 10.0, 1, float(MAX_EFFORT_HOURS), 1, 4),
-        (1, 1.0, 1, 0.5, 0, 0.01, 1, 1),
+    for affected, plan_weight, severity, severity_weight, down, effort, estimated in (
+        (1, 1.0, 2, 1.0, 0, 2.0, 0),
+        (1, 0.0, 1, 0.0, 0, 0.0, 1),
+        (250, 3.0, 4, 4.0, 1, 0.25, 1),
+        (MAX_AFFECTED, 10.0, 4, 10.0, 1, float(MAX_EFFORT_HOURS), 1),
+        (1, 1.0, 1, 0.5, 0, 0.01, 1),
     )
 )
 
@@ -215,7 +215,6 @@ def score_inputs(ticket: Ticket, policy: ScoringPolicy) -> dict[str, float]:
             else default_effort_hours(ticket, policy)
         ),
         "effort_is_estimated": 1.0 if estimated else 0.0,
-        "priority": float(ticket.priority),
     }
 
 

@@ -285,3 +285,29 @@ def test_unknown_severity_weight_is_refused(admin_user):
         scoring.update_policy(acting_user=admin_user, severity_weights={"meh": 1})
 
     assert "meh" in caught.value.message
+
+
+def test_a_product_change_rescores_after_it_commits(
+    agent, acme_customer, django_capture_on_commit_callbacks
+):
+    from devdesk.tickets.services import update_ticket
+
+    slow = ProductFactory(slug="gateway")
+    now = timezone.now()
+    make_ticket(
+        acme_customer,
+        product=slow,
+        status=Ticket.Status.SOLVED,
+        created_at=now - timedelta(hours=20),
+        solved_at=now,
+    )
+    ticket = make_ticket(acme_customer)
+    scoring.recompute_score(ticket, reason="test")
+    assert ticket.score == pytest.approx(0.5)  # default effort 2 hours
+
+    with django_capture_on_commit_callbacks(execute=True):
+        update_ticket(ticket, acting_user=agent, product=slow)
+
+    ticket.refresh_from_db()
+    assert ticket.score == pytest.approx(1 / 20)
+    assert _score_events(ticket)[-1].data["reason"] == "product changed"
