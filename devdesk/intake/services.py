@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -85,9 +86,11 @@ def submit(
 
 
 def _open(new: NewTicket, acting_user: User | None) -> Ticket:
-    """Open the ticket and give it its priority score, in one transaction (no
-    savepoint: a failure undoes the caller's whole transaction anyway)."""
-    with transaction.atomic(savepoint=False):
+    """Open the ticket and give it its priority score, in one transaction: the
+    caller's when there is one (no savepoint needed, and a refused ticket must not
+    spoil the caller's transaction), else a new one."""
+    outer = transaction.get_connection().in_atomic_block
+    with nullcontext() if outer else transaction.atomic():
         ticket = open_ticket(new, acting_user=acting_user)
         recompute_score(ticket, reason="created", acting_user=acting_user)
     return ticket
