@@ -4,9 +4,12 @@ portal ticket page's severity form (the ticket's customers only)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django import template
+from django.conf import settings
+from django.core.cache import cache
 
 from devdesk.accounts.models import User
 from devdesk.tickets.models import Ticket
@@ -16,6 +19,14 @@ from devdesk.triage.waiting import waiting_tickets
 register = template.Library()
 
 WAITING_PANEL_ROWS = 5
+PANEL_CACHE_KEY = "triage:waiting-panel"
+
+
+class WaitingRow(NamedTuple):
+    number: int
+    reference: str
+    subject: str
+    last_customer_message_at: datetime | None
 
 
 @register.inclusion_tag("triage/scoring/_ticket_panel.html")
@@ -34,14 +45,23 @@ def portal_severity_form(ticket: Ticket, user: User) -> dict[str, Any]:
 
 @register.inclusion_tag("triage/scoring/_waiting_panel.html")
 def waiting_panel(user: User) -> dict[str, Any]:
+    """The longest-waiting customers. The inbox is the page agents reload all day and
+    the list moves in hours, so it is cached for ``INBOX_COUNTS_SECONDS``, once for
+    all desk staff (agents and admins see every ticket alike)."""
     if not user.is_authenticated or not user.is_desk_staff:
         return {"hidden": True}
-    tickets = list(
-        waiting_tickets(user).only(
-            "id", "number", "subject", "last_customer_message_at"
-        )[: WAITING_PANEL_ROWS + 1]
-    )
+    seconds = settings.INBOX_COUNTS_SECONDS
+    rows: list[WaitingRow] | None = cache.get(PANEL_CACHE_KEY) if seconds > 0 else None
+    if rows is None:
+        rows = [
+            WaitingRow(t.number, t.reference, t.subject, t.last_customer_message_at)
+            for t in waiting_tickets(user).only(
+                "id", "number", "subject", "last_customer_message_at"
+            )[: WAITING_PANEL_ROWS + 1]
+        ]
+        if seconds > 0:
+            cache.set(PANEL_CACHE_KEY, rows, seconds)
     return {
-        "tickets": tickets[:WAITING_PANEL_ROWS],
-        "more": len(tickets) > WAITING_PANEL_ROWS,
+        "tickets": rows[:WAITING_PANEL_ROWS],
+        "more": len(rows) > WAITING_PANEL_ROWS,
     }

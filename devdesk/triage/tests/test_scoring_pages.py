@@ -326,3 +326,23 @@ def test_a_bad_severity_from_the_portal_is_refused(login, acme_customer, acme_ti
     assert response.status_code == 400
     acme_ticket.refresh_from_db()
     assert acme_ticket.severity == "normal"
+
+
+def test_the_waiting_panel_is_cached_for_the_counts_window(
+    login, agent, acme_customer, settings
+):
+    settings.INBOX_COUNTS_SECONDS = 60
+    client = login(agent)
+    client.get(reverse("desk:inbox"))
+    make_ticket(
+        acme_customer,
+        subject="Waiting since Monday",
+        last_customer_message_at=timezone.now() - timedelta(days=3),
+    )
+
+    cached = client.get(reverse("desk:inbox")).content.decode()
+    settings.INBOX_COUNTS_SECONDS = 0
+    fresh = client.get(reverse("desk:inbox")).content.decode()
+
+    assert "Waiting since Monday" not in cached
+    assert "Waiting since Monday" in fresh
