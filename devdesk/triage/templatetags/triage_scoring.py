@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from django import template
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Max
 
 from devdesk.accounts.models import User
 from devdesk.tickets.models import Ticket
@@ -19,7 +20,6 @@ from devdesk.triage.waiting import waiting_tickets
 register = template.Library()
 
 WAITING_PANEL_ROWS = 5
-PANEL_CACHE_KEY = "triage:waiting-panel"
 
 
 class WaitingRow(NamedTuple):
@@ -45,13 +45,20 @@ def portal_severity_form(ticket: Ticket, user: User) -> dict[str, Any]:
 
 @register.inclusion_tag("triage/scoring/_waiting_panel.html")
 def waiting_panel(user: User) -> dict[str, Any]:
-    """The longest-waiting customers. The inbox is the page agents reload all day and
-    the list moves in hours, so it is cached for ``INBOX_COUNTS_SECONDS``, once for
-    all desk staff (agents and admins see every ticket alike)."""
+    """The longest-waiting customers, cached as the inbox's view counts are: under
+    the desk's newest ticket id and latest update (a reply that ends a wait shows at
+    once), for at most ``INBOX_COUNTS_SECONDS`` (a wait that passes the threshold
+    shows within that), once for all desk staff (who all see every ticket)."""
     if not user.is_authenticated or not user.is_desk_staff:
         return {"hidden": True}
     seconds = settings.INBOX_COUNTS_SECONDS
-    rows: list[WaitingRow] | None = cache.get(PANEL_CACHE_KEY) if seconds > 0 else None
+    key = ""
+    rows: list[WaitingRow] | None = None
+    if seconds > 0:
+        latest = Ticket.objects.aggregate(id=Max("id"), at=Max("updated_at"))
+        stamp = latest["at"].timestamp() if latest["at"] else 0
+        key = f"triage:waiting-panel:{latest['id']}:{stamp}"
+        rows = cache.get(key)
     if rows is None:
         rows = [
             WaitingRow(t.number, t.reference, t.subject, t.last_customer_message_at)
@@ -59,8 +66,8 @@ def waiting_panel(user: User) -> dict[str, Any]:
                 "id", "number", "subject", "last_customer_message_at"
             )[: WAITING_PANEL_ROWS + 1]
         ]
-        if seconds > 0:
-            cache.set(PANEL_CACHE_KEY, rows, seconds)
+        if key:
+            cache.set(key, rows, seconds)
     return {
         "tickets": rows[:WAITING_PANEL_ROWS],
         "more": len(rows) > WAITING_PANEL_ROWS,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from devdesk.accounts.tests.factories import TeamFactory
 from devdesk.tickets.models import Ticket
-from devdesk.tickets.tests.factories import make_ticket
+from devdesk.tickets.tests.factories import make_ticket, reply
 from devdesk.triage import scoring
 from devdesk.triage.models import RoutingPolicy, RoutingRule, Skill, TeamRouting
 
@@ -332,12 +332,12 @@ def test_the_waiting_panel_is_cached_for_the_counts_window(
     login, agent, acme_customer, settings
 ):
     settings.INBOX_COUNTS_SECONDS = 60
+    ticket = make_ticket(acme_customer, subject="Waiting since Monday")
     client = login(agent)
     client.get(reverse("desk:inbox"))
-    make_ticket(
-        acme_customer,
-        subject="Waiting since Monday",
-        last_customer_message_at=timezone.now() - timedelta(days=3),
+    # time passes: the customer's wait crosses the threshold, no ticket changes
+    Ticket.objects.filter(pk=ticket.pk).update(
+        last_customer_message_at=timezone.now() - timedelta(days=3)
     )
 
     cached = _panel(client.get(reverse("desk:inbox")).content.decode())
@@ -346,6 +346,25 @@ def test_the_waiting_panel_is_cached_for_the_counts_window(
 
     assert "Nobody has been waiting long" in cached
     assert "Waiting since Monday" in fresh
+
+
+def test_a_desk_reply_takes_a_ticket_off_the_cached_panel_at_once(
+    login, agent, acme_customer, settings
+):
+    settings.INBOX_COUNTS_SECONDS = 60
+    ticket = make_ticket(
+        acme_customer,
+        subject="Answer me",
+        last_customer_message_at=timezone.now() - timedelta(days=3),
+    )
+    client = login(agent)
+    before = _panel(client.get(reverse("desk:inbox")).content.decode())
+
+    reply(ticket, agent, "Here is your answer.")
+    after = _panel(client.get(reverse("desk:inbox")).content.decode())
+
+    assert "Answer me" in before
+    assert "Answer me" not in after
 
 
 def _panel(html: str) -> str:
