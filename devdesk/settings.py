@@ -343,6 +343,9 @@ MESSAGE_BODY_MAX_CHARS = env_int("MESSAGE_BODY_MAX_CHARS", 100_000)
 ATTACHMENT_MAX_MIB = env_int("ATTACHMENT_MAX_MIB", 10)
 ATTACHMENTS_PER_MESSAGE = env_int("ATTACHMENTS_PER_MESSAGE", 10)
 INBOX_PAGE_SIZE = env_int("INBOX_PAGE_SIZE", 50)
+# A customer whose last public message has had no public answer this long is
+# "waiting": listed on the desk's waiting panel and in the owners' daily e-mail.
+WAITING_CUSTOMER_HOURS = env_int("WAITING_CUSTOMER_HOURS", 24)
 # Mail in: the largest message taken (bigger ones get a polite reply and are kept
 # for admins, not made into tickets), how many attachments one message may bring,
 # and the automatic acknowledgement of a new ticket opened by e-mail.

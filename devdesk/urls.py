@@ -22,6 +22,7 @@ urlpatterns = [
     path("desk/sla/", include("devdesk.triage.urls_sla")),
     path("desk/triage/", include("devdesk.triage.urls_cooldown")),
     path("desk/rules/", include("devdesk.triage.urls_rules")),
+    path("desk/triage/", include("devdesk.triage.urls_scoring")),
     path("portal/", include("devdesk.tickets.urls_portal")),
     path(
         "attachments/<int:pk>/<path:filename>",

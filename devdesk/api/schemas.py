@@ -64,6 +64,10 @@ class TicketCreateIn(InputSchema):
     body: Text = Field(description="Markdown.")
     product: Id | None = Field(None, description="A product id from GET /api/products.")
     priority: Ticket.Priority | None = Field(None, description="1 low … 4 urgent.")
+    severity: Ticket.Severity | None = Field(
+        None, description="How bad it is for you: low, normal, high or critical."
+    )
+    production_down: bool = Field(False, description="Production is down.")
     requester: Id | Annotated[Text, Field(max_length=254)] | None = Field(
         None,
         description="Desk staff only: id or e-mail of the customer this ticket is "
@@ -221,11 +225,27 @@ class TicketOut(Schema):
     sla: TicketSlaOut | None = Field(
         None, description="SLA clocks and their state; desk staff only"
     )
+    severity: str
+    production_down: bool
+    # Triage figures, for desk staff only (null for customers).
+    score: float | None
+    affected_count: int | None
+    effort_hours: float | None
 
     @classmethod
     def build(cls, ticket: Ticket, viewer: User) -> TicketOut:
         """Needs the relations of ``Ticket.objects.for_list()``."""
+        staff = viewer.works_tickets
         return cls(
+            severity=ticket.severity,
+            production_down=ticket.is_production_down,
+            score=ticket.score if staff else None,
+            affected_count=ticket.affected_count if staff else None,
+            effort_hours=(
+                float(ticket.effort_hours)
+                if staff and ticket.effort_hours is not None
+                else None
+            ),
             number=ticket.number,
             subject=ticket.subject,
             status=ticket.status,
@@ -450,7 +470,7 @@ class ErrorOut(Schema):
 # --- query parameters ------------------------------------------------------------
 
 TicketSort = Literal[
-    "-updated_at", "updated_at", "-created_at", "created_at", "-priority"
+    "-updated_at", "updated_at", "-created_at", "created_at", "-priority", "-score"
 ]
 
 TICKET_ORDERINGS: dict[str, list[str]] = {
@@ -459,6 +479,7 @@ TICKET_ORDERINGS: dict[str, list[str]] = {
     "-created_at": ["-created_at", "-id"],
     "created_at": ["created_at", "id"],
     "-priority": ["-priority", "-updated_at", "-id"],
+    "-score": ["-score", "-id"],
 }
 
 Limit = Annotated[int, Field(ge=1, le=100)]

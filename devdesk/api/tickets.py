@@ -218,6 +218,10 @@ def list_tickets(
 ) -> PageOut[TicketOut]:
     """Tickets you can see, newest change first; follow ``next_cursor`` for more."""
     user = api_user(request)
+    if filters.sort == "-score" and not user.works_tickets:
+        raise ApiError(
+            422, "invalid_input", "sort (query): -score is for desk staff only."
+        )
     tickets = filter_tickets(_visible(user), filters, user)
     page = paginate(
         tickets,
@@ -264,6 +268,8 @@ def create_ticket(
         channel=channel,
         product=_product(user, payload.product),
         priority=int(payload.priority or Ticket.Priority.NORMAL),
+        severity=payload.severity or Ticket.Severity.NORMAL,
+        is_production_down=payload.production_down,
         uploads=uploads_from(payload.attachments),
     )
     submitted = submit(new, acting_user=user, idempotency_key=idempotency_key)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, re_path
 from ninja import NinjaAPI
 
-from devdesk.api import people, tickets, triage_escalation, triage_rules, triage_sla
+from devdesk.api import (
+    people,
+    tickets,
+    triage_escalation,
+    triage_rules,
+    triage_scoring,
+    triage_sla,
+)
 from devdesk.api.auth import TokenAuth
 from devdesk.api.errors import (
     install_error_handlers,
@@ -46,3 +53,4 @@ api.add_router("", people.router)
 api.add_router("", triage_escalation.router)
 api.add_router("", triage_sla.router)
 api.add_router("", triage_rules.router)
+api.add_router("", triage_scoring.router)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from devdesk.tickets.errors import TicketError
 from devdesk.tickets.events import record_event
 from devdesk.tickets.models import Message, Ticket, TicketEvent
 from devdesk.tickets.services import NewTicket, add_message, open_ticket
+from devdesk.triage.scoring import recompute_score
 
 # Channels where the desk, not the customer, decides a request is a new ticket.
 UNFOLDED_CHANNELS = frozenset({Ticket.Channel.AGENT, Ticket.Channel.EVENT})
@@ -46,6 +48,8 @@ def fingerprint(new: NewTicket) -> str:
         "body": new.body,
         "product": new.product.pk if new.product else None,
         "priority": new.priority,
+        "severity": new.severity,
+        "production_down": new.is_production_down,
         "requester": new.requester.pk,
         "attachments": [u.sha256 for u in new.uploads],
     }
@@ -91,25 +95,31 @@ def _open_or_fold(new: NewTicket, *, acting_user: User | None, fold: bool) -> Su
     """Open the ticket, or add the request to the sender's open one (see
     :func:`burst_target`)."""
     target = burst_target(new) if fold else None
-    if target is None:
-        ticket = open_ticket(new, acting_user=acting_user)
-        return Submitted(ticket, created=True, message=ticket.opening_message)
-    subject = " ".join(new.subject.split())
-    message = add_message(
-        target,
-        author=new.requester,
-        body=f"**{subject}**\n\n{new.body}" if subject else new.body,
-        channel=new.channel,
-        uploads=new.uploads,
-        created_at=new.created_at,
-    )
-    record_event(
-        target,
-        TicketEvent.Kind.BURST_FOLDED,
-        actor=acting_user,
-        subject=subject,
-        channel=new.channel,
-    )
+    # One transaction: the caller's when there is one (no savepoint needed, and a
+    # refused ticket must not spoil the caller's transaction), else a new one.
+    outer = transaction.get_connection().in_atomic_block
+    with nullcontext() if outer else transaction.atomic():
+        if target is None:
+            ticket = open_ticket(new, acting_user=acting_user)
+            # The priority score goes in with the ticket.
+            recompute_score(ticket, reason="created", acting_user=acting_user)
+            return Submitted(ticket, created=True, message=ticket.opening_message)
+        subject = " ".join(new.subject.split())
+        message = add_message(
+            target,
+            author=new.requester,
+            body=f"**{subject}**\n\n{new.body}" if subject else new.body,
+            channel=new.channel,
+            uploads=new.uploads,
+            created_at=new.created_at,
+        )
+        record_event(
+            target,
+            TicketEvent.Kind.BURST_FOLDED,
+            actor=acting_user,
+            subject=subject,
+            channel=new.channel,
+        )
     return Submitted(target, created=False, folded=True, message=message)
 
 
@@ -135,8 +145,7 @@ def submit(
     a retry would store them again before the constraint refuses.
     """
     if not idempotency_key:
-        with transaction.atomic():
-            return _open_or_fold(new, acting_user=acting_user, fold=fold_bursts)
+        return _open_or_fold(new, acting_user=acting_user, fold=fold_bursts)
     key = idempotency_key.strip()
     if not key or len(key) > 255:
         raise TicketError(

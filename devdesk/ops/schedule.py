@@ -26,6 +26,7 @@ from devdesk.ops.tasks import prune_task_results
 from devdesk.tickets.tasks import prune_ticket_presence, requeue_unsent_notifications
 from devdesk.triage.escalation.tasks import retry_due_webhooks
 from devdesk.triage.sla.tasks import sla_pass
+from devdesk.triage.tasks import mail_waiting_digests
 from devdesk.triage.tasks_cooldown import release_expired_cooldowns
 from devdesk.triage.tasks_rules import run_time_based_rules
 
@@ -62,6 +63,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic(prune_ticket_presence, timedelta(hours=1)),
     Periodic(release_expired_cooldowns, timedelta(minutes=1)),
     Periodic(run_time_based_rules, timedelta(minutes=5)),
+    # Hourly, so a restart or a down hour never skips a day; one e-mail a day each.
+    Periodic(mail_waiting_digests, timedelta(hours=1)),
     Periodic(prune_task_results, timedelta(days=1), applies=uses_database_queue),
 )
 

@@ -278,6 +278,10 @@ class InboxFilterForm(forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        if self.is_bound and not self.data.get("sort"):
+            # Show the sort the view really uses (the open queue's is the score).
+            view = self.data.get("view") or inbox.default_view(user)
+            self.data = {**dict(self.data.items()), "sort": inbox.default_sort(view)}
         self.fields["product"].queryset = access.visible_products(user)  # type: ignore[attr-defined]
         self.fields["assignee"] = PersonField(
             people=_workers(user),
@@ -316,7 +320,7 @@ class InboxFilterForm(forms.Form):
         return self._cleaned("view") or inbox.default_view(self.user)
 
     def sort_key(self) -> str:
-        return self._cleaned("sort") or inbox.DEFAULT_SORT
+        return self._cleaned("sort") or inbox.default_sort(self.view_slug())
 
     def filters(self) -> inbox.InboxFilters:
         """What was valid of the filters; an invalid field does not filter."""

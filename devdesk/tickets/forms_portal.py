@@ -93,12 +93,28 @@ class NewTicketForm(_MessageForm):
         required=False,
         empty_label="Not sure / something else",
     )
+    severity = forms.ChoiceField(
+        required=False,  # a form from before the field existed means "normal"
+        choices=Ticket.Severity.choices,
+        initial=Ticket.Severity.NORMAL,
+        help_text="How much it hurts you; it helps us answer the worst first.",
+    )
+    is_production_down = forms.BooleanField(
+        required=False, label="Our production is down"
+    )
     # A double-click or a resent form opens one ticket, not two (see intake.submit).
     idempotency_key = forms.CharField(
         widget=forms.HiddenInput, required=False, max_length=64
     )
 
-    field_order = ("subject", "product", "body", "attachments")
+    field_order = (
+        "subject",
+        "product",
+        "severity",
+        "is_production_down",
+        "body",
+        "attachments",
+    )
 
     def __init__(self, *args: Any, products: QuerySet[Product], **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).setdefault(
@@ -126,6 +142,8 @@ class NewTicketForm(_MessageForm):
             body=data["body"],
             channel=Ticket.Channel.PORTAL,
             product=data["product"],
+            severity=data["severity"] or Ticket.Severity.NORMAL,
+            is_production_down=data["is_production_down"],
             uploads=data["attachments"],
         )
 

@@ -110,9 +110,14 @@ def _describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> 
             text = (
                 f"{who} changed {name} from {show(data['old'])} to {show(data['new'])}"
             )
-        reason = {"customer_reply": "the customer replied", "desk_reply": "first reply"}
+        reason = {
+            "customer_reply": "the customer replied",
+            "desk_reply": "first reply",
+            "routing": "routing",
+        }
         if data.get("reason") in reason:
-            text += f" ({reason[data['reason']]})"
+            text += f" ({reason[data['reason']]}"
+            text += f": rule “{data['rule']}”)" if data.get("rule") else ")"
         return text
     if event.kind == kind.CREATED:
         channel = data.get("channel", "")
@@ -182,6 +187,24 @@ def _describe_event(event: TicketEvent, names: dict[int, str] | None = None) -> 
         return f"Rule “{rule.get('name', '?')}” applied: {done}"
     if event.kind == kind.NOTIFICATION_SENT:
         return f"E-mail went out after all to {', '.join(data.get('recipients', []))}"
+    if event.kind == kind.ESTIMATE_CHANGED:
+        return (
+            f"{who} changed {str(data.get('field', '')).replace('_', ' ')} "
+            f"from {_value(data.get('old'))} to {_value(data.get('new'))}"
+        )
+    if event.kind == kind.SCORE_CHANGED:
+        return (
+            f"Score {_value(data.get('old'))} → {_value(data.get('new'))} "
+            f"({data.get('reason', '')})"
+        )
+    if event.kind in {kind.DUPLICATE_LINKED, kind.DUPLICATE_UNLINKED}:
+        verb = "linked" if event.kind == kind.DUPLICATE_LINKED else "unlinked"
+        if "original" in data:
+            return f"{who} {verb} this ticket as a duplicate of #{data['original']}"
+        return (
+            f"{who} {verb} duplicate #{data.get('duplicate')} (affected "
+            f"{_value(data.get('old'))} → {_value(data.get('new'))})"
+        )
     if data.get("summary"):  # events of other apps describe themselves
         return f"{who} {data['summary']}"
     return f"{who}: {event.get_kind_display()}"

@@ -86,8 +86,17 @@ SORTS: dict[str, tuple[str, list[str]]] = {
     "updated_asc": ("Updated, oldest first", ["updated_at", "id"]),
     "created": ("Created, newest first", ["-created_at", "-id"]),
     "priority": ("Priority, highest first", ["-priority", "-updated_at", "-id"]),
+    # The priority score (impact x effort, see devdesk/triage/scoring.py).
+    "score": ("Score, highest first", ["-score", "-id"]),
 }
 DEFAULT_SORT = "updated"
+# The open queue is worked in score order: biggest impact for the smallest effort.
+VIEW_SORTS: dict[str, str] = {"open": "score"}
+
+
+def default_sort(view: str) -> str:
+    """The sort a view opens with when none is chosen."""
+    return VIEW_SORTS.get(view, DEFAULT_SORT)
 
 
 @dataclass(frozen=True)
@@ -188,7 +197,7 @@ def inbox_page(
     *,
     view: str = "open",
     filters: InboxFilters | None = None,
-    sort: str = DEFAULT_SORT,
+    sort: str = "",
     cursor: str | None = None,
     size: int = 50,
 ) -> Page[Ticket]:
@@ -196,4 +205,5 @@ def inbox_page(
     number of queries. Raises :class:`lib.keyset.InvalidCursor` for a bad cursor."""
     tickets = inbox_tickets(user, view, filters or InboxFilters())
     rows = tickets.for_inbox()
-    return paginate(rows, ordering=SORTS[sort][1], cursor=cursor, size=size)
+    ordering = SORTS[sort or default_sort(view)][1]
+    return paginate(rows, ordering=ordering, cursor=cursor, size=size)

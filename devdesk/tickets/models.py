@@ -89,6 +89,7 @@ INBOX_ROW_FIELDS = (
     "subject",
     "status",
     "priority",
+    "score",
     "created_at",
     "updated_at",
     "organization__name",
@@ -134,6 +135,14 @@ class Ticket(models.Model):
         AGENT = "agent", "Logged by agent"
         CHAT = "chat", "Chat"
         EVENT = "event", "Event / conference"
+
+    class Severity(models.TextChoices):
+        """How bad the customer says it is; the desk may correct it."""
+
+        LOW = "low", "Low: a question, or a cosmetic problem"
+        NORMAL = "normal", "Normal: something does not work as expected"
+        HIGH = "high", "High: a feature is broken, no workaround"
+        CRITICAL = "critical", "Critical: we cannot work"
 
     OPEN_STATUSES: ClassVar = (Status.NEW, Status.OPEN)
     PENDING_STATUSES: ClassVar = (Status.PENDING_CUSTOMER, Status.PENDING_ENGINEERING)
@@ -227,6 +236,25 @@ class Ticket(models.Model):
     cooldown_reason = models.CharField(
         max_length=200, blank=True, default="", db_default=""
     )
+    # Impact and effort; devdesk.triage.scoring derives ``score`` from them (and the
+    # organization's plan) by the team's formula, in the transaction that changes one.
+    # (Database defaults too: bulk loads that write rows directly may leave them out.)
+    severity = models.CharField(
+        max_length=10,
+        choices=Severity.choices,
+        default=Severity.NORMAL,
+        db_default=Severity.NORMAL,
+    )
+    is_production_down = models.BooleanField(default=False, db_default=False)
+    affected_count = models.PositiveIntegerField(
+        default=1,
+        db_default=1,
+        help_text="Customers or installations affected, duplicates included.",
+    )
+    effort_hours = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    score = models.FloatField(default=0.0, db_default=0.0)
 
     objects = TicketQuerySet.as_manager()
 
@@ -248,6 +276,9 @@ class Ticket(models.Model):
                 fields=["priority", "updated_at", "id"], name="ticket_priority"
             ),
             models.Index(fields=["created_at", "id"], name="ticket_created"),
+            # Inbox views sorted by priority score (highest first).
+            models.Index(fields=["score", "id"], name="ticket_score"),
+            models.Index(fields=["status", "score", "id"], name="ticket_status_score"),
         ]
 
     def __str__(self) -> str:
@@ -386,6 +417,10 @@ class TicketEvent(models.Model):
         COOLDOWN_STARTED = "cooldown_started", "Cool-down started"
         COOLDOWN_ENDED = "cooldown_ended", "Cool-down ended"
         RULE_APPLIED = "rule_applied", "Rule applied"
+        ESTIMATE_CHANGED = "estimate_changed", "Impact or effort changed"
+        SCORE_CHANGED = "score_changed", "Priority score changed"
+        DUPLICATE_LINKED = "duplicate_linked", "Duplicate linked"
+        DUPLICATE_UNLINKED = "duplicate_unlinked", "Duplicate unlinked"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -97,7 +97,7 @@ def inbox_row(
         f"{esc(shared.status.get(ticket.status, ticket.status))}</span>{sla_badge}</td>"
         f'<td class="priority-cell"><span class="badge priority-{ticket.priority}">'
         f"{esc(shared.priority.get(ticket.priority, str(ticket.priority)))}"
-        "</span></td>"
+        f'</span> <span class="score" title="Priority score">{ticket.score:g}</span></td>'
         f'<td class="hide-sm assignee">{assignee}</td>'
         f'<td class="hide-sm when">{time_ago(ticket.updated_at, said=when)}</td></tr>\n'
     )

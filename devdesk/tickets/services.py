@@ -128,6 +128,8 @@ class NewTicket:
     tags: Sequence[str] = ()
     created_at: datetime | None = None
     team: Team | None = None
+    severity: str = Ticket.Severity.NORMAL
+    is_production_down: bool = False
 
 
 def open_ticket(new: NewTicket, *, acting_user: User | None) -> Ticket:
@@ -160,6 +162,8 @@ def open_ticket(new: NewTicket, *, acting_user: User | None) -> Ticket:
             product=new.product,
             team=new.team,
             priority=new.priority,
+            severity=new.severity,
+            is_production_down=new.is_production_down,
             organization_id=organization_id,
             requester=new.requester,
             created_at=now,
@@ -377,16 +381,21 @@ def change_status(ticket: Ticket, status: str, *, acting_user: User | None) -> T
             f"A {ticket.get_status_display().lower()} ticket cannot become "
             f"{Status(status).label.lower()}.",
         )
-    if status == Status.SOLVED and not _has_desk_reply(ticket):
+    if status in {Status.SOLVED, Status.CLOSED} and not _has_desk_reply(ticket):
         raise TicketError(
             "reply_required",
-            "Send the customer a public reply before solving: everyone gets an answer.",
+            f"Send the customer a public reply before {_ending(status)}: everyone "
+            "gets an answer.",
         )
     with transaction.atomic():
         _set_status(ticket, status, actor=acting_user)
         ticket.updated_at = timezone.now()
         ticket.save(update_fields=["status", "solved_at", "closed_at", "updated_at"])
     return ticket
+
+
+def _ending(status: str) -> str:
+    return "solving" if status == Status.SOLVED else "closing"
 
 
 def _has_desk_reply(ticket: Ticket) -> bool:

@@ -12,6 +12,7 @@ class TriageConfig(AppConfig):
         from devdesk.tickets.events import subscribe
         from devdesk.tickets.models import TicketEvent
         from devdesk.triage import cooldown, scope
+        from devdesk.triage.new_tickets import on_product_changed, on_ticket_created
         from devdesk.triage.rules.engine import EVENT_TRIGGERS, on_ticket_event
         from devdesk.triage.sla import subscriptions
 
@@ -22,3 +23,6 @@ class TriageConfig(AppConfig):
         # Event-triggered rules run after the commit that wrote the event.
         for kind in EVENT_TRIGGERS:
             subscribe(kind, on_ticket_event)
+        # New tickets are scored and routed; a product change rescores.
+        subscribe(TicketEvent.Kind.CREATED, on_ticket_created)
+        subscribe(TicketEvent.Kind.PRODUCT_CHANGED, on_product_changed)

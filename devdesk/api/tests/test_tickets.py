@@ -134,8 +134,9 @@ def test_create_takes_a_fixed_number_of_queries(
 
     # token, requester, product; one transaction (a savepoint here) that takes the
     # number and writes the ticket, its message, both events and the key; then the
-    # organization, tags and SLA clocks for the answer
-    with django_assert_num_queries(13):
+    # organization, tags and SLA clocks for the answer; the priority score reads the
+    # scoring policy and the organization's plan, and writes the score and its event
+    with django_assert_num_queries(16):
         response = api(
             "POST",
             "/api/tickets",
@@ -197,6 +198,12 @@ def test_ticket_shape(api, agent, acme_customer, engineering):
         "created_at": data["created_at"],
         "updated_at": data["updated_at"],
         "merged_into": None,
+        "severity": "normal",
+        "production_down": False,
+        # customers never see the triage figures
+        "score": None,
+        "affected_count": None,
+        "effort_hours": None,
         "url": f"http://127.0.0.1:8000/portal/tickets/{ticket.number}/",
         "sla": None,  # desk staff only
     }

@@ -29,6 +29,10 @@ from devdesk.ops.demo.mail import remove_mail, write_mail
 from devdesk.ops.demo.rules import remove_rules, write_rules
 from devdesk.ops.demo.sla import remove_sla, write_sla
 from devdesk.ops.demo.triage_cooldown import write_triage_cooldown
+from devdesk.ops.demo.triage_scoring import (
+    remove_triage_scoring,
+    write_triage_scoring,
+)
 from devdesk.ops.demo.writer import STORY_TAGS, DemoWriter
 from devdesk.tickets.models import Attachment, Macro, Message, Product, Tag, Ticket
 
@@ -76,6 +80,7 @@ def load_demo(*, seed: int = DEFAULT_SEED, tickets: int = DEFAULT_TICKETS) -> Su
         # SLA clocks start from the finished history instead of replaying it.
         transaction.on_commit(lambda: write_sla(now=timezone.now()))
         write_triage_cooldown(User.objects.get(email=cast.token_owner), writer.now)
+        write_triage_scoring(now=writer.now, seed=seed)
         ensure_demo_token()
     # Rules after the tickets' commit: the rules subscriber has seen their events
     # with no rules yet, and the demo's rules act on the open tickets only.
@@ -133,6 +138,7 @@ def remove_demo() -> int:
         count = tickets.count()
         remove_mail(cast)
         remove_rules(cast)
+        remove_triage_scoring()
         tickets.delete()
         remove_escalations(users)
         remove_sla()

@@ -211,6 +211,25 @@ def test_demo_has_merged_and_split_tickets(desk: str) -> None:
     assert Ticket.objects.filter(split_from__isnull=False).count() == 1
 
 
+def test_demo_triage_scores_routes_links_a_duplicate_and_leaves_customers_waiting(
+    desk: str,
+) -> None:
+    from devdesk.triage.models import DuplicateLink, RoutingRule, Skill
+    from devdesk.triage.waiting import waiting_tickets
+
+    unresolved = Ticket.objects.filter(status__in=Ticket.UNRESOLVED_STATUSES)
+    scores = set(unresolved.values_list("score", flat=True))
+    assert len(scores) >= 5
+    assert 0 not in scores
+    assert unresolved.filter(is_production_down=True).exists()
+    assert RoutingRule.objects.filter(required_skills__isnull=False).exists()
+    assert Skill.objects.filter(agents__isnull=False).count() >= 5
+    link = DuplicateLink.objects.select_related("original").get()
+    assert link.original.affected_count > 1
+    agent = User.objects.get(email=load_cast().token_owner)
+    assert waiting_tickets(agent).exists()
+
+
 def test_partner_agent_serves_the_partner_routed_customer(desk: str) -> None:
     partner_agent = User.objects.get(role=User.Role.PARTNER_AGENT)
     routed = Ticket.objects.filter(partner_organization=partner_agent.organization)

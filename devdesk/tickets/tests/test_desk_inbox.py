@@ -108,15 +108,21 @@ def names(response, desk):
 def test_each_inbox_view_lists_its_tickets_newest_first(
     login, agent, desk, view, expected
 ):
-    response = login(agent).get(INBOX, {"view": view})
+    response = login(agent).get(INBOX, {"view": view, "sort": "updated"})
     assert response.status_code == 200
     assert names(response, desk) == expected
 
 
-def test_inbox_opens_on_new_and_open_tickets(login, agent, desk):
+def test_inbox_opens_on_new_and_open_tickets_highest_score_first(login, agent, desk):
+    for name, score in (
+        ("mine_open", 2.0),
+        ("unassigned_new", 0.5),
+        ("team_open", 9.0),
+    ):
+        Ticket.objects.filter(pk=desk[name].pk).update(score=score)
     response = login(agent).get(INBOX)
     assert response.context["view"].slug == "open"
-    assert names(response, desk) == ["mine_open", "unassigned_new", "team_open"]
+    assert names(response, desk) == ["team_open", "mine_open", "unassigned_new"]
 
 
 def test_engineer_inbox_opens_on_their_teams_escalations(

@@ -65,8 +65,10 @@ def test_opening_a_ticket_takes_a_fixed_number_of_queries(
 
     # session, user, product; then one transaction (a savepoint here, in the tests'
     # own transaction) that takes the number and writes the ticket, its message,
-    # both events and the idempotency key
-    with django_assert_num_queries(10):
+    # both events and the idempotency key; then its priority score (the scoring
+    # policy, the organization's plan, the product's median handling time on a cold
+    # cache, the score and its event)
+    with django_assert_num_queries(15):
         response = client.post(NEW, _form(product=sdk.pk, idempotency_key="k-1"))
 
     assert response.status_code == 302

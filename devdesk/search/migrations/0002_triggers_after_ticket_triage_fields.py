@@ -1,6 +1,10 @@
-"""Put the search index's triggers back on SQLite, where adding the ticket's
-scope and cool-down columns (tickets 0006) copied the table and dropped them
-(see devdesk/search/__init__.py). Written by hand; keep it when regenerating."""
+"""Put back the sync triggers that SQLite loses when a migration copies the ticket
+table (adding a NOT NULL column does: the triage fields of tickets 0006 and 0008).
+
+Written by hand: whenever a tickets migration remakes the table on SQLite, a step
+like this one must follow it (``devdesk search-reindex`` would also repair it).
+Nothing to do on PostgreSQL, which alters the table in place.
+"""
 
 from django.db import migrations
 
@@ -16,9 +20,8 @@ def reinstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("triage", "0003_scope_and_cooldown"),
-        ("tickets", "0006_scope_and_cooldown"),
         ("search", "0001_initial"),
+        ("tickets", "0008_impact_and_effort"),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('tickets', '0007_rule_events'),
-        ('triage', '0004_search_triggers_back'),
+        ('triage', '0003_scope_and_cooldown'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
