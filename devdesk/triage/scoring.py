@@ -453,29 +453,11 @@ def mark_duplicate(
             added_count=duplicate.affected_count,
             created_by=acting_user,
         )
-        old = original.affected_count
-        original.affected_count = min(old + link.added_count, MAX_AFFECTED)
-        now = timezone.now()
-        original.updated_at = duplicate.updated_at = now
-        original.save(update_fields=["affected_count", "updated_at"])
-        duplicate.save(update_fields=["updated_at"])
-        record_event(
+        _set_affected(
             duplicate,
-            TicketEvent.Kind.DUPLICATE_LINKED,
-            actor=acting_user,
-            original=original.number,
-        )
-        record_event(
             original,
-            TicketEvent.Kind.DUPLICATE_LINKED,
-            actor=acting_user,
-            duplicate=duplicate.number,
-            old=old,
-            new=original.affected_count,
-        )
-        recompute_score(
-            original,
-            reason=f"duplicate #{duplicate.number} linked",
+            min(original.affected_count + link.added_count, MAX_AFFECTED),
+            linked=True,
             acting_user=acting_user,
         )
     return link
@@ -499,33 +481,50 @@ def unlink_duplicate(duplicate: Ticket, *, acting_user: User) -> Ticket:
             )
         original = link.original
         lock_and_refresh(duplicate, original)
-        old = original.affected_count
-        original.affected_count = max(1, old - link.added_count)
         link.delete()
-        now = timezone.now()
-        original.updated_at = duplicate.updated_at = now
-        original.save(update_fields=["affected_count", "updated_at"])
-        duplicate.save(update_fields=["updated_at"])
-        record_event(
+        _set_affected(
             duplicate,
-            TicketEvent.Kind.DUPLICATE_UNLINKED,
-            actor=acting_user,
-            original=original.number,
-        )
-        record_event(
             original,
-            TicketEvent.Kind.DUPLICATE_UNLINKED,
-            actor=acting_user,
-            duplicate=duplicate.number,
-            old=old,
-            new=original.affected_count,
-        )
-        recompute_score(
-            original,
-            reason=f"duplicate #{duplicate.number} unlinked",
+            max(1, original.affected_count - link.added_count),
+            linked=False,
             acting_user=acting_user,
         )
     return original
+
+
+def _set_affected(
+    duplicate: Ticket,
+    original: Ticket,
+    affected: int,
+    *,
+    linked: bool,
+    acting_user: User,
+) -> None:
+    """The original's new affected count after a duplicate was linked or unlinked:
+    saved, an event on each ticket, and the original rescored."""
+    kind = (
+        TicketEvent.Kind.DUPLICATE_LINKED
+        if linked
+        else TicketEvent.Kind.DUPLICATE_UNLINKED
+    )
+    old, original.affected_count = original.affected_count, affected
+    original.updated_at = duplicate.updated_at = timezone.now()
+    original.save(update_fields=["affected_count", "updated_at"])
+    duplicate.save(update_fields=["updated_at"])
+    record_event(duplicate, kind, actor=acting_user, original=original.number)
+    record_event(
+        original,
+        kind,
+        actor=acting_user,
+        duplicate=duplicate.number,
+        old=old,
+        new=affected,
+    )
+    recompute_score(
+        original,
+        reason=f"duplicate #{duplicate.number} {'linked' if linked else 'unlinked'}",
+        acting_user=acting_user,
+    )
 
 
 # The policy

@@ -310,9 +310,9 @@ def test_scheduler_once_queues_each_periodic_task_for_the_backend(settings):
         "devdesk.tickets.tasks.requeue_unsent_notifications",
         "devdesk.triage.escalation.tasks.retry_due_webhooks",
         "devdesk.triage.sla.tasks.sla_pass",
+        "devdesk.triage.tasks.mail_waiting_digests",
         "devdesk.triage.tasks_cooldown.release_expired_cooldowns",
         "devdesk.triage.tasks_rules.run_time_based_rules",
-        "devdesk.triage.tasks.mail_waiting_digests",
     ]
 
 
