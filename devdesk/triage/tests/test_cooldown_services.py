@@ -54,6 +54,13 @@ def test_an_angry_message_scores_below_the_angry_line(settings):
     assert sentiment.score(ANGRY) <= settings.COOLDOWN_ANGRY_SCORE
 
 
+def test_a_long_message_is_judged_by_its_opening(settings):
+    # An angry opening, then pages of the job's output (10 KB): read in bounded time,
+    # and angry all the same.
+    output = "The job ran step 4 and wrote the file to the bucket.\n" * 200
+    assert sentiment.score(ANGRY + "\n\n" + output) <= settings.COOLDOWN_ANGRY_SCORE
+
+
 def test_a_calm_bug_report_is_not_angry(settings):
     report = (
         "The request fails with a timeout error and the webhook handler crashes; "
