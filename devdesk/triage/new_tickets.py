@@ -21,8 +21,9 @@ def on_ticket_created(event: TicketEvent) -> None:
     )
     if ticket is None:
         return
-    with transaction.atomic():
-        recompute_score(ticket, reason="created")
+    if not ticket.score:  # intake.submit() scores what it opens
+        with transaction.atomic():
+            recompute_score(ticket, reason="created")
     route(ticket)
 
 

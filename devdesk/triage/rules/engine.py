@@ -191,8 +191,10 @@ def _current_version() -> int | None:
 
 def active_rules(trigger: str) -> list[CompiledRule]:
     """The active rules of ``trigger`` in order, compiled; one read when cached."""
+    # No version row: no rule was ever saved (saving one writes it), so the empty
+    # cache a process starts with is right.
     version = _current_version()
-    if version is None or version != _cache.version:
+    if version != _cache.version:
         by_trigger: dict[str, list[CompiledRule]] = {}
         for rule in Rule.objects.filter(is_active=True).order_by(
             "trigger", "position", "id"
