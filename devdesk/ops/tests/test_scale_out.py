@@ -456,6 +456,9 @@ def scale_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "EMAIL_BACKEND": "devdesk.ops.tests.outbox.EmailBackend",
             "DEVDESK_TEST_OUTBOX": str(tmp_path / "outbox"),
             "SUBMISSIONS_PER_HOUR": "0",
+            # Each request is to open a ticket of its own: one customer's many
+            # requests in a few minutes would otherwise fold into one (a burst).
+            "COOLDOWN_BURST_MINUTES": "0",
             "API_RATE_PER_MINUTE": "0",
             "API_RATE_PER_MINUTE_PER_IP": "0",
             "NOTIFICATION_RETRY_SECONDS": "0",
