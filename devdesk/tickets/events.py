@@ -83,9 +83,44 @@ def record_event_batch(
     return saved
 
 
+# Set in a process that must not wait for the subscribers (the mail processor,
+# which has to keep up with a mail server): its events' subscribers run in a
+# background task on the workers instead, after the same commit.
+_on_workers: ContextVar[bool] = ContextVar(
+    "event_subscribers_on_workers", default=False
+)
+
+
+@contextmanager
+def subscribers_on_workers() -> Iterator[None]:
+    """Within this block, events' subscribers are queued for the workers
+    (:func:`devdesk.tickets.tasks.run_event_subscribers`) instead of run here."""
+    token = _on_workers.set(True)
+    try:
+        yield
+    finally:
+        _on_workers.reset(token)
+
+
+def _subscribers(event: TicketEvent) -> tuple[Handler, ...]:
+    return (*_handlers.get(event.kind, ()), *_handlers.get(ANY, ()))
+
+
 def _schedule(event: TicketEvent) -> None:
-    for handler in (*_handlers.get(event.kind, ()), *_handlers.get(ANY, ())):
+    if _on_workers.get():
+        if _subscribers(event):
+            from devdesk.tickets.tasks import run_event_subscribers
+
+            transaction.on_commit(lambda: run_event_subscribers.enqueue(event.pk))
+        return
+    for handler in _subscribers(event):
         transaction.on_commit(lambda h=handler: _dispatch(h, event))  # type: ignore[misc]
+
+
+def run_subscribers(event: TicketEvent) -> None:
+    """Run the event's subscribers now (what the workers' task does)."""
+    for handler in _subscribers(event):
+        _dispatch(handler, event)
 
 
 def _dispatch(handler: Handler, event: TicketEvent) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from devdesk.accounts.models import User
-from devdesk.tickets.events import record_event
+from devdesk.tickets.events import record_event, run_subscribers
 from devdesk.tickets.models import Message, TicketEvent
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,18 @@ logger = logging.getLogger(__name__)
 # e-mail existed (notified_at empty) are never mailed.
 REQUEUE_LOOKBACK = timedelta(days=1)
 REQUEUE_BATCH = 500
+
+
+@task()
+def run_event_subscribers(event_id: int) -> bool:
+    """The subscribers of an event written where they were not to wait for (see
+    :func:`devdesk.tickets.events.subscribers_on_workers`). False when the event is
+    gone (its ticket was deleted)."""
+    event = TicketEvent.objects.select_related("ticket").filter(pk=event_id).first()
+    if event is None:
+        return False
+    run_subscribers(event)
+    return True
 
 
 @task()

@@ -53,6 +53,7 @@ from django.db import DatabaseError, connection, connections
 
 from devdesk.intake.mail.services import process, store
 from devdesk.intake.models import InboundEmail
+from devdesk.tickets.events import subscribers_on_workers
 
 logger = logging.getLogger(__name__)
 MIB = 1024 * 1024
@@ -371,10 +372,13 @@ class ChildProcessor:
 
 def process_stream(lines: Iterator[str]) -> None:
     """The child's side: process each stored message whose id arrives, in order,
-    until the input ends."""
-    for line in lines:
-        if line.strip().isdigit():
-            _process(int(line))
+    until the input ends. What follows from a new ticket or message (triage's
+    scope check, sentiment, routing, SLA clocks, rules) is left to the workers, so
+    processing keeps pace with the mail server."""
+    with subscribers_on_workers():
+        for line in lines:
+            if line.strip().isdigit():
+                _process(int(line))
     connections.close_all()
 
 
