@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from devdesk.accounts.models import User
+from devdesk.lib.tasks import enqueue_with_transaction
 from devdesk.tickets.models import Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,8 @@ def _schedule(event: TicketEvent) -> None:
         if _subscribers(event):
             from devdesk.tickets.tasks import run_event_subscribers
 
-            transaction.on_commit(lambda: run_event_subscribers.enqueue(event.pk))
+            # In the event's own transaction on the database queue: no commit more.
+            enqueue_with_transaction(lambda: run_event_subscribers.enqueue(event.pk))
         return
     for handler in _subscribers(event):
         transaction.on_commit(lambda h=handler: _dispatch(h, event))  # type: ignore[misc]

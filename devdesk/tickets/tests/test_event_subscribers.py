@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+from django.db import transaction
 from django_tasks import default_task_backend
 
 from devdesk.tickets import events
@@ -59,3 +60,19 @@ def test_subscribers_asked_to_run_on_the_workers_are_a_task(
     # when: a worker runs the task
     assert run_event_subscribers.call(created.pk) is True
     assert seen == [created]
+
+
+def test_on_the_database_queue_the_task_is_written_with_the_event(
+    seen, settings, acme_customer
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with events.subscribers_on_workers(), transaction.atomic():
+        ticket = make_ticket(acme_customer)
+        # then: queued before the commit, in the same transaction (no commit more)
+        queued = list(DBTaskResult.objects.values_list("args_kwargs", flat=True))
+
+    created = TicketEvent.objects.get(ticket=ticket, kind=TicketEvent.Kind.CREATED)
+    assert queued == [{"args": [created.pk], "kwargs": {}}]
+    assert seen == []
