@@ -58,8 +58,9 @@ def fingerprint(new: NewTicket) -> str:
 
 def burst_target(new: NewTicket, *, now: datetime | None = None) -> Ticket | None:
     """The customer's ticket a new request from ``new.requester`` folds into, if any:
-    the unresolved, unmerged ticket they requested and last wrote a public message
-    on within ``COOLDOWN_BURST_MINUTES`` of ``now`` (default: the request's time).
+    the unresolved, unmerged ticket they requested on which a customer last wrote
+    within ``COOLDOWN_BURST_MINUTES`` of ``now`` (default: the request's time). One
+    query on the requester's tickets, run for every customer's new request.
 
     A request about another product than that ticket's is a different question and
     opens its own ticket; so do requests logged by the desk (agent, event) and
@@ -69,23 +70,19 @@ def burst_target(new: NewTicket, *, now: datetime | None = None) -> Ticket | Non
     if minutes <= 0 or not requester.is_customer or new.channel in UNFOLDED_CHANNELS:
         return None
     now = now or new.created_at or timezone.now()
-    latest = (
-        Message.objects.filter(
-            author=requester,
-            kind=Message.Kind.PUBLIC,
-            created_at__gt=now - timedelta(minutes=minutes),
-            created_at__lte=now,
-            ticket__requester=requester,
-            ticket__status__in=Ticket.UNRESOLVED_STATUSES,
-            ticket__merged_into__isnull=True,
+    ticket = (
+        Ticket.objects.filter(
+            requester=requester,
+            status__in=Ticket.UNRESOLVED_STATUSES,
+            merged_into__isnull=True,
+            last_customer_message_at__gt=now - timedelta(minutes=minutes),
+            last_customer_message_at__lte=now,
         )
-        .select_related("ticket")
-        .order_by("-created_at", "-id")
+        .order_by("-last_customer_message_at", "-id")
         .first()
     )
-    if latest is None:
+    if ticket is None:
         return None
-    ticket = latest.ticket
     if new.product and ticket.product_id and new.product.pk != ticket.product_id:
         return None
     return ticket
