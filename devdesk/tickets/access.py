@@ -28,15 +28,17 @@ from devdesk.tickets.models import Attachment, Message, Product, Ticket, TicketQ
 AnyUser = User | AnonymousUser
 
 
-def _role(user: AnyUser) -> str | None:
-    if not user.is_authenticated or not user.is_active:
+def role_of(user: AnyUser | None) -> str | None:
+    """The role of a signed-in, active user; None for anyone else. Every permission
+    rule (here and in the apps above) starts from it."""
+    if user is None or not user.is_authenticated or not user.is_active:
         return None
-    return user.role
+    return str(user.role)
 
 
 def visible_tickets(user: AnyUser) -> TicketQuerySet:
     """All tickets ``user`` may see, as a queryset to filter further."""
-    role = _role(user)
+    role = role_of(user)
     tickets = Ticket.objects.all()
     if role in {User.Role.ADMIN, User.Role.AGENT}:
         return tickets
@@ -94,7 +96,7 @@ def can_read_internal(user: AnyUser, ticket: Ticket) -> bool:
 def can_search_internal_notes(user: AnyUser) -> bool:
     """Whether a search by ``user`` may match the text of internal notes: only for
     those who read the notes of every ticket they can see (never customers)."""
-    return _role(user) in {
+    return role_of(user) in {
         User.Role.ADMIN,
         User.Role.AGENT,
         User.Role.ENGINEER,
@@ -104,7 +106,7 @@ def can_search_internal_notes(user: AnyUser) -> bool:
 
 def can_reply_publicly(user: AnyUser, ticket: Ticket) -> bool:
     """Engineers work through internal notes: the owner stays the customer's contact."""
-    return _role(user) in {
+    return role_of(user) in {
         User.Role.ADMIN,
         User.Role.AGENT,
         User.Role.PARTNER_AGENT,
@@ -117,36 +119,36 @@ def can_add_note(user: AnyUser, ticket: Ticket) -> bool:
 
 
 def can_change_status(user: AnyUser, ticket: Ticket) -> bool:
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.PARTNER_AGENT}
+    return role_of(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.PARTNER_AGENT}
 
 
 def can_tag(user: AnyUser, ticket: Ticket) -> bool:
     """Tags: desk staff, and partner agents on the tickets routed to them."""
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.PARTNER_AGENT}
+    return role_of(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.PARTNER_AGENT}
 
 
 def can_edit_ticket(user: AnyUser, ticket: Ticket) -> bool:
     """Owner, assignee, priority, team, product, tags, followers, subject."""
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+    return role_of(user) in {User.Role.ADMIN, User.Role.AGENT}
 
 
 def can_merge_and_split(user: AnyUser) -> bool:
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+    return role_of(user) in {User.Role.ADMIN, User.Role.AGENT}
 
 
 def can_open_ticket(user: AnyUser) -> bool:
     """Customers open their own tickets; desk staff open them for customers.
     Engineers and partner agents work on what is routed to them."""
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.CUSTOMER}
+    return role_of(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.CUSTOMER}
 
 
 def can_open_ticket_for_customer(user: AnyUser) -> bool:
     """Log a ticket on behalf of a customer (phone, chat, a conversation at an event)."""
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+    return role_of(user) in {User.Role.ADMIN, User.Role.AGENT}
 
 
 def can_use_agent_desk(user: AnyUser) -> bool:
-    return _role(user) in {
+    return role_of(user) in {
         User.Role.ADMIN,
         User.Role.AGENT,
         User.Role.ENGINEER,
@@ -155,7 +157,7 @@ def can_use_agent_desk(user: AnyUser) -> bool:
 
 
 def visible_organizations(user: AnyUser) -> QuerySet[Organization]:
-    role = _role(user)
+    role = role_of(user)
     if role in {User.Role.ADMIN, User.Role.AGENT}:
         return Organization.objects.all()
     if role is None:
@@ -183,7 +185,7 @@ def get_organization_for(user: AnyUser, organization_id: int) -> Organization:
 
 def visible_users(user: AnyUser) -> QuerySet[User]:
     """Desk staff see everyone; others see their own organization and the vendor's staff."""
-    role = _role(user)
+    role = role_of(user)
     if role in {User.Role.ADMIN, User.Role.AGENT}:
         return User.objects.all()
     if role is None:
@@ -203,7 +205,7 @@ def get_user_for(user: AnyUser, user_id: int) -> User:
 
 
 def visible_products(user: AnyUser) -> QuerySet[Product]:
-    if _role(user) is None:
+    if role_of(user) is None:
         return Product.objects.none()
     return Product.objects.filter(is_active=True)
 
@@ -215,7 +217,7 @@ def visible_products(user: AnyUser) -> QuerySet[Product]:
 
 def can_manage_organizations(user: AnyUser) -> bool:
     """Admins and agents create and edit customer and partner organizations."""
-    return _role(user) is not None and account_rules.may_manage_organizations(
+    return role_of(user) is not None and account_rules.may_manage_organizations(
         cast(User, user)
     )
 
@@ -223,13 +225,13 @@ def can_manage_organizations(user: AnyUser) -> bool:
 def can_manage_people(user: AnyUser) -> bool:
     """Admins and agents open people's pages and change someone; what exactly each
     may change is :func:`editable_person_fields` (agents: customers only)."""
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+    return role_of(user) in {User.Role.ADMIN, User.Role.AGENT}
 
 
 def can_read_mail(user: AnyUser, ticket: Ticket | None) -> bool:
     """A stored e-mail as it arrived (headers, raw source): admins read any; other
     desk staff the mail behind a ticket they may see."""
-    if _role(user) == User.Role.ADMIN:
+    if role_of(user) == User.Role.ADMIN:
         return True
     if ticket is None or not can_use_agent_desk(user):
         return False
@@ -238,14 +240,14 @@ def can_read_mail(user: AnyUser, ticket: Ticket | None) -> bool:
 
 def can_manage_mail(user: AnyUser) -> bool:
     """Admins see every stored e-mail (quarantined, refused, suppressed) and retry."""
-    return _role(user) == User.Role.ADMIN
+    return role_of(user) == User.Role.ADMIN
 
 
 def editable_person_fields(user: AnyUser, person: User) -> frozenset[str]:
     """Which of name, role, organization and is_active ``user`` may change on
     ``person``: admins all (but their own role and active flag), agents a customer's
     name and organization, nobody else anything."""
-    if _role(user) is None:
+    if role_of(user) is None:
         return frozenset()
     return account_rules.person_fields_editable_by(cast(User, user), person)
 
@@ -253,7 +255,7 @@ def editable_person_fields(user: AnyUser, person: User) -> frozenset[str]:
 def can_invite_to(user: AnyUser, organization: Organization) -> bool:
     """Agents invite customers into customer organizations; admins also invite
     partner agents into partner organizations."""
-    if _role(user) is None:
+    if role_of(user) is None:
         return False
     return account_rules.invitation_role_for(cast(User, user), organization) is not None
 

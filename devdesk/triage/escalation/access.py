@@ -16,20 +16,14 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from devdesk.accounts.models import User
-from devdesk.tickets.access import AnyUser, can_edit_ticket
+from devdesk.tickets.access import AnyUser, can_edit_ticket, role_of
 from devdesk.tickets.models import Ticket
 from devdesk.triage.models import EngineeringIssue
 
 
-def _role(user: AnyUser) -> str | None:
-    if not user.is_authenticated or not user.is_active:
-        return None
-    return user.role
-
-
 def visible_issues(user: AnyUser) -> QuerySet[EngineeringIssue]:
     """Every engineering issue ``user`` may see, to filter further."""
-    role = _role(user)
+    role = role_of(user)
     issues = EngineeringIssue.objects.all()
     if role in {User.Role.ADMIN, User.Role.AGENT}:
         return issues
@@ -40,7 +34,7 @@ def visible_issues(user: AnyUser) -> QuerySet[EngineeringIssue]:
 
 def can_see_issues(user: AnyUser) -> bool:
     """Whether ``user`` has an engineering-issues page at all."""
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.ENGINEER}
+    return role_of(user) in {User.Role.ADMIN, User.Role.AGENT, User.Role.ENGINEER}
 
 
 def get_issue_for(user: AnyUser, issue_id: int) -> EngineeringIssue:
@@ -57,7 +51,7 @@ def can_escalate(user: AnyUser, ticket: Ticket) -> bool:
 
 def can_change_issue_status(user: AnyUser, issue: EngineeringIssue) -> bool:
     """Desk staff, and the engineers of the issue's team."""
-    role = _role(user)
+    role = role_of(user)
     if role in {User.Role.ADMIN, User.Role.AGENT}:
         return True
     return (
@@ -73,4 +67,4 @@ def can_work_drafts(user: AnyUser, ticket: Ticket) -> bool:
 
 
 def can_manage_webhooks(user: AnyUser) -> bool:
-    return _role(user) == User.Role.ADMIN
+    return role_of(user) == User.Role.ADMIN

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from devdesk.accounts.models import Team, User
+from devdesk.tickets.access import role_of
 from devdesk.tickets.errors import TicketError
 from devdesk.tickets.models import Ticket
 from devdesk.triage.calendars import (
@@ -36,20 +37,14 @@ class SlaError(TicketError):
     """An SLA policy or calendar change refused, with a stable code."""
 
 
-def _role(user: User | AnonymousUser | None) -> str | None:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    return str(user.role)
-
-
 def can_manage_sla(user: User | AnonymousUser | None) -> bool:
     """Admins edit calendars and policies."""
-    return _role(user) == User.Role.ADMIN
+    return role_of(user) == User.Role.ADMIN
 
 
 def can_view_sla(user: User | AnonymousUser | None) -> bool:
     """Desk staff (agents and admins) read policies, calendars and the breach report."""
-    return _role(user) in {User.Role.ADMIN, User.Role.AGENT}
+    return role_of(user) in {User.Role.ADMIN, User.Role.AGENT}
 
 
 def _require_admin(user: User) -> None:

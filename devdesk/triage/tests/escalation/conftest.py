@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from devdesk.accounts.models import User
 from devdesk.tickets.models import Ticket
 from devdesk.tickets.tests.factories import make_ticket, reply
 from devdesk.triage.models import TrackerKind, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
 
 
 @pytest.fixture
@@ -108,8 +111,9 @@ def receiver() -> Iterator[Callable[..., Receiver]]:
                 self.end_headers()
                 self.wfile.write(b"{}")
 
-            def log_message(self, *args: Any) -> None:
-                pass
+            def log_message(self, format: str, *args: Any) -> None:
+                # To the test log (shown when a test fails), not to stderr.
+                logger.debug("webhook receiver: %s", format % args)
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
