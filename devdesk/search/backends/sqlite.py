@@ -4,7 +4,7 @@ kept by triggers.
 ``search_ticketfts`` has three columns, ``subject``, ``public_text`` (a public
 reply) and ``internal_text`` (an internal note). Each row holds one of them: a
 ticket's subject, or one message's text in the column its kind says. The rowid
-carries the ticket: ``ticket id × 2³²`` for the subject, plus ``1 + message id mod
+carries the ticket: ``ticket id * 2³²`` for the subject, plus ``1 + message id mod
 (2³² - 1)`` for a message (see :data:`SUBJECT_ROWID`, :data:`MESSAGE_ROWID`), so a
 match names its ticket (``rowid >> 32``) without reading the row, and a ticket's
 rows are one rowid range. Ticket ids stay below 2³¹, which leaves SQLite's 64-bit
@@ -38,6 +38,7 @@ and ``devdesk search-reindex`` puts them back.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db.models import BigIntegerField, F, Func, QuerySet
@@ -78,14 +79,14 @@ def _insert_message(m: str) -> str:
     # A stale row with this rowid (left by a copy without triggers) must not make
     # the message's own INSERT fail.
     return (
-        f"DELETE FROM {TABLE} WHERE rowid = {MESSAGE_ROWID.format(m=m)}; "
+        f"DELETE FROM {TABLE} WHERE rowid = {MESSAGE_ROWID.format(m=m)}; "  # noqa: S608 - our own SQL pieces
         f"INSERT INTO {TABLE} (rowid, subject, public_text, internal_text) "
         f"VALUES ({_message_row(m)});"
     )
 
 
 def _delete_message(m: str) -> str:
-    return f"DELETE FROM {TABLE} WHERE rowid = {MESSAGE_ROWID.format(m=m)};"
+    return f"DELETE FROM {TABLE} WHERE rowid = {MESSAGE_ROWID.format(m=m)};"  # noqa: S608 - our own SQL pieces
 
 
 CREATE_TABLE = f"""
@@ -219,7 +220,7 @@ def _phrase(term: Term) -> str:
     return '"' + " ".join(term.words()) + '"'
 
 
-def _fts5_terms(terms: list[Term], *, include_internal: bool) -> str:
+def _fts5_terms(terms: Sequence[Term], *, include_internal: bool) -> str:
     """Any of ``terms`` as an FTS5 query: each a quoted phrase, operators ours."""
     expression = "(" + " OR ".join(_phrase(t) for t in terms) + ")"
     if not include_internal:
@@ -227,7 +228,7 @@ def _fts5_terms(terms: list[Term], *, include_internal: bool) -> str:
     return expression
 
 
-def _tickets_matching(terms: list[Term], *, include_internal: bool) -> tuple[str, str]:
+def _tickets_matching(terms: Sequence[Term], *, include_internal: bool) -> tuple[str, str]:
     return (
         f"SELECT {TICKET_OF_ROWID} FROM {TABLE} WHERE {TABLE} MATCH %s",  # noqa: S608 - constant names
         _fts5_terms(terms, include_internal=include_internal),
