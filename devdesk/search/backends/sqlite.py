@@ -228,7 +228,9 @@ def _fts5_terms(terms: Sequence[Term], *, include_internal: bool) -> str:
     return expression
 
 
-def _tickets_matching(terms: Sequence[Term], *, include_internal: bool) -> tuple[str, str]:
+def _tickets_matching(
+    terms: Sequence[Term], *, include_internal: bool
+) -> tuple[str, str]:
     return (
         f"SELECT {TICKET_OF_ROWID} FROM {TABLE} WHERE {TABLE} MATCH %s",  # noqa: S608 - constant names
         _fts5_terms(terms, include_internal=include_internal),
