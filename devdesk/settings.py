@@ -181,7 +181,9 @@ else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's, with writers that take the write lock in turn promptly
+            # (devdesk.lib.sqlite.base says why).
+            "ENGINE": "devdesk.lib.sqlite",
             "NAME": str(DATA_DIR / "devdesk.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers work while a writer commits; IMMEDIATE takes the
@@ -356,6 +358,9 @@ MAIL_ACKNOWLEDGE = env_bool("MAIL_ACKNOWLEDGE", True)
 # for an auto-responder that does not say it is one.
 MAIL_AUTO_REPLIES_PER_HOUR = env_int("MAIL_AUTO_REPLIES_PER_HOUR", 5)
 MAIL_RECEIVE_LISTEN = env_str("MAIL_RECEIVE_LISTEN", "127.0.0.1:2525")
+# Processes ``devdesk mail-receive`` turns stored mail into tickets with, each
+# taking its own senders' messages in the order they arrived (at least 1).
+MAIL_PROCESSORS = max(env_int("MAIL_PROCESSORS", 2), 1)
 MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60)
 # How often the scheduler queues the SLA pass (warnings and breaches).
 SLA_PASS_SECONDS = env_int("SLA_PASS_SECONDS", 60)

@@ -79,13 +79,15 @@ def next_ticket_number() -> int:
 def lock_and_refresh(*tickets: Ticket) -> None:
     """Lock the tickets' rows for this transaction and reload the caller's objects,
     so a concurrent change is neither lost nor overwritten with stale values."""
-    pks = sorted(t.pk for t in tickets)  # one lock order everywhere: no deadlocks
-    list(
-        Ticket.objects.select_for_update()
-        .filter(pk__in=pks)
-        .order_by("pk")
-        .values_list("pk")
-    )
+    # SQLite has no row locks: its transactions (IMMEDIATE) hold the write lock.
+    if connection.features.has_select_for_update:
+        pks = sorted(t.pk for t in tickets)  # one lock order everywhere: no deadlocks
+        list(
+            Ticket.objects.select_for_update()
+            .filter(pk__in=pks)
+            .order_by("pk")
+            .values_list("pk")
+        )
     for ticket in tickets:
         ticket.refresh_from_db()
 

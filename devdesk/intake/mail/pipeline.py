@@ -228,7 +228,7 @@ def _open(
     text = body.text
     if follows is not None:
         text = f"Follow-up to #{follows.number}, which is closed.\n\n{text}"
-    mailbox = inbound.mailbox
+    mailbox = services.mailbox_of(inbound)
     new = NewTicket(
         requester=sender,
         subject=(mail.subject or NO_SUBJECT)[: settings.TICKET_SUBJECT_MAX_CHARS],

@@ -11,15 +11,19 @@ acknowledged is never lost:
    a temporary failure, so the mail server keeps the message and delivers it again
    later. LMTP answers once per recipient (RFC 2033 section 4.2), all alike, since
    the message is stored once.
-3. Then one processor turns stored messages into tickets and replies in the order
-   they arrived, so a reply right behind the message it answers finds that ticket.
-   ``devdesk mail-receive`` runs it in a child process (``devdesk mail-process
-   --stdin``, handed the stored rows' ids through a pipe), so that receiving and
-   processing each have a core; a :class:`Receiver` made in-process (the tests,
-   whose in-memory database only their own process can see) uses a thread. A
+3. Then processors turn stored messages into tickets and replies.
+   ``devdesk mail-receive`` runs ``MAIL_PROCESSORS`` of them (default 2) as child
+   processes (``devdesk mail-process --stdin``, handed the stored rows' ids through
+   a pipe), so that receiving and processing share the cores. Each sender's mail
+   goes to one processor (by the From address, :func:`sender_key`), which takes it
+   in the order it arrived: a person's second message finds the ticket their first
+   one opened (a reply, or a burst folded into it). A reply by someone else to a
+   message that arrived within the same moment may still be processed first, and
+   then opens a ticket of its own. A :class:`Receiver` made in-process (the tests,
+   whose in-memory database only their own process can see) uses one thread. A
    failure there leaves the row ``received`` for
    :func:`~devdesk.intake.mail.services.process_pending`; it never changes an
-   answer already given. A processor that died is started again for the next
+   answer already given. A processor that died is started again for its next
    message; what it held is picked up by the periodic task.
 
 Size: SIZE advertises twice ``MAIL_MAX_MIB`` and anything bigger gets 552. A message
@@ -34,12 +38,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import weakref
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -62,6 +68,13 @@ MIB = 1024 * 1024
 STORE_THREADS = 4
 # How long stopping waits for deliveries in progress to get their answer.
 STOP_SECONDS = 30.0
+# Where :func:`sender_key` looks for the From header, and how it finds its address:
+# the first thing shaped like one on the From line or its continuation lines.
+HEAD_BYTES = 64 * 1024
+HEADER_END_RE = re.compile(rb"\r?\n\r?\n")
+FROM_ADDRESS_RE = re.compile(
+    rb"^From:(?:[^\n]*\n[ \t])*?[^\n]*?([\w.+\-=']+@[\w.\-]+)", re.I | re.M
+)
 NOT_STORED = "451 4.3.0 The message could not be stored; please try again later"
 SHUTTING_DOWN = "451 4.3.2 The receiver is shutting down; please try again later"
 
@@ -104,10 +117,12 @@ class Receiver:
         self._storing = ThreadPoolExecutor(
             STORE_THREADS, thread_name_prefix="mail-store"
         )
-        # One thread hands stored messages over, in order: to the child process
+        # One thread hands stored messages over, in order: to the child processes
         # (``child=True``) or to :func:`_process` itself.
         self._processing = ThreadPoolExecutor(1, thread_name_prefix="mail-process")
-        self._child = ChildProcessor() if child else None
+        self._children = (
+            [ChildProcessor() for _ in range(settings.MAIL_PROCESSORS)] if child else []
+        )
 
     def start(self) -> tuple[str, int]:
         """Listen and serve. Returns the address listened on (port 0 picks a free
@@ -151,7 +166,7 @@ class Receiver:
         # client that hung up meanwhile is processed all the same.
         stored.add_done_callback(self._queue_processing)
         try:
-            pk = await asyncio.wrap_future(stored)
+            pk, _ = await asyncio.wrap_future(stored)
         except DatabaseError as exc:
             logger.warning(
                 "mail from <%s> not stored, answered 451: %s",
@@ -166,10 +181,15 @@ class Receiver:
             return NOT_STORED
         return f"250 2.0.0 Stored as {pk}"
 
-    def _queue_processing(self, stored: Future[int]) -> None:
-        if not stored.cancelled() and stored.exception() is None:
-            hand_over = self._child.hand_over if self._child else _process
-            self._processing.submit(hand_over, stored.result())
+    def _queue_processing(self, stored: Future[tuple[int, str]]) -> None:
+        if stored.cancelled() or stored.exception() is not None:
+            return
+        pk, sender = stored.result()
+        if self._children:
+            child = self._children[zlib.crc32(sender.encode()) % len(self._children)]
+            self._processing.submit(child.hand_over, pk)
+        else:
+            self._processing.submit(_process, pk)
 
     def _new_session(self) -> _SMTP:
         session = self._session_class(
@@ -215,8 +235,8 @@ class Receiver:
         for pool, threads in ((self._storing, STORE_THREADS), (self._processing, 1)):
             _close_connections(pool, threads)
             pool.shutdown(wait=True)
-        if self._child is not None:
-            self._child.stop()
+        for child in self._children:
+            child.stop()
         self._loop.close()
 
 
@@ -293,12 +313,24 @@ def _close_connections(pool: ThreadPoolExecutor, threads: int) -> None:
 
 def _store(
     raw: bytes, *, source: str, envelope_from: str, recipients: tuple[str, ...]
-) -> int:
+) -> tuple[int, str]:
+    """Store the message; returns its id and :func:`sender_key`."""
     with _database():
         inbound = store(
             raw, source=source, envelope_from=envelope_from, recipients=recipients
         )
-    return inbound.pk
+    return inbound.pk, sender_key(raw, envelope_from)
+
+
+def sender_key(raw: bytes, envelope_from: str) -> str:
+    """Who wrote the message, to keep each sender's mail with one processor: the
+    address in its From header, read from the raw header lines (the full parse
+    is the processor's), else the envelope sender. Lower case."""
+    head = HEADER_END_RE.split(raw[:HEAD_BYTES], maxsplit=1)[0]
+    found = FROM_ADDRESS_RE.search(head)
+    if found is not None:
+        return found.group(1).decode("ascii", "replace").lower()
+    return envelope_from.strip().strip("<>").lower()
 
 
 def _process(pk: int) -> None:

@@ -78,9 +78,23 @@ def active_mailboxes() -> dict[str, Mailbox]:
     """Every active mailbox by address."""
     boxes: dict[str, Mailbox] | None = cache.get(MAILBOX_CACHE_KEY)
     if boxes is None:
-        boxes = {box.address: box for box in Mailbox.objects.filter(is_active=True)}
+        active = Mailbox.objects.filter(is_active=True).select_related(
+            "product", "team"
+        )
+        boxes = {box.address: box for box in active}
         cache.set(MAILBOX_CACHE_KEY, boxes, MAILBOX_CACHE_SECONDS)
     return boxes
+
+
+def mailbox_of(inbound: InboundEmail) -> Mailbox | None:
+    """The mailbox a stored message arrived at, with its product and team: from the
+    cached active ones (:func:`active_mailboxes`), read only when it is inactive."""
+    if inbound.mailbox_id is None:
+        return None
+    for box in active_mailboxes().values():
+        if box.pk == inbound.mailbox_id:
+            return box
+    return Mailbox.objects.select_related("product", "team").get(pk=inbound.mailbox_id)
 
 
 @receiver([post_save, post_delete], sender=Mailbox)

@@ -26,7 +26,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from devdesk.intake.mail.receiver import Receiver
+from devdesk.intake.mail.receiver import Receiver, sender_key
 from devdesk.intake.models import InboundEmail, Mailbox
 from devdesk.intake.tests.mail import raw_mail
 from devdesk.intake.tests.tcp_proxy import TcpProxy
@@ -368,6 +368,93 @@ def test_the_processor_process_that_died_is_replaced_and_stopping_waits_for_it(
     assert exit_code == 0
     assert outcomes() == [Outcome.TICKET] * 4
     assert child_of(process.pid) is None
+
+
+def test_each_senders_mail_goes_to_one_of_two_processors_in_order(tmp_path):
+    # given: a receiver with two processor processes, on a SQLite file of its own
+    env = {"DATABASE_URL": "", "DEVDESK_DATA_DIR": str(tmp_path / "data")}
+    subprocess.run(
+        [sys.executable, "-m", "devdesk.cli", "migrate", "-v0"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "devdesk.settings", **env},
+        check=True,
+    )
+    database = tmp_path / "data" / "devdesk.sqlite3"
+    senders = [f"dev{n}@initech{n % 3}.test" for n in range(8)]
+
+    def rows() -> list[tuple[str, str, int | None]]:
+        with contextlib.closing(sqlite3.connect(database, timeout=30)) as db:
+            return list(
+                db.execute(
+                    "SELECT from_address, outcome, ticket_id "
+                    "FROM intake_inboundemail ORDER BY id"
+                )
+            )
+
+    with mail_receive_process(tmp_path, MAIL_PROCESSORS="2", **env) as (process, port):
+        with smtplib.LMTP("127.0.0.1", port, timeout=SOCKET_SECONDS) as lmtp:
+            # when: each sender writes, then answers their own message twice at once
+            for round_ in range(3):
+                for n, sender in enumerate(senders):
+                    previous = f"<m{n}.{round_ - 1}@initech.test>"
+                    lmtp.sendmail(
+                        SENDER,
+                        [SUPPORT],
+                        wire(
+                            raw_mail(
+                                sender=sender,
+                                subject=f"Build {n} fails"
+                                if round_ == 0
+                                else f"Re: Build {n} fails",
+                                message_id=f"<m{n}.{round_}@initech.test>",
+                                in_reply_to=previous if round_ else None,
+                            )
+                        ),
+                    )
+        wait_until(
+            lambda: (
+                all(outcome != "received" for _, outcome, _ in rows())
+                and len(rows()) == 3 * len(senders)
+            ),
+            SOCKET_SECONDS,
+            "all processed",
+        )
+        processors = children_of(process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=SOCKET_SECONDS) == 0
+
+    # then: two processors ran, and every sender's answers joined their ticket
+    assert len(processors) == 2
+    for sender in senders:
+        mine = [(outcome, ticket) for who, outcome, ticket in rows() if who == sender]
+        assert [outcome for outcome, _ in mine] == ["ticket", "reply", "reply"]
+        assert len({ticket for _, ticket in mine}) == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "envelope", "key"),
+    [
+        (b"Subject: x\r\nFrom: Dev <Dev1@Acme.test>\r\n\r\nhi", "", "dev1@acme.test"),
+        (b'From:\r\n "Doe, J" <j.doe+x@acme.test>\r\n\r\nhi', "", "j.doe+x@acme.test"),
+        (
+            b"Subject: no sender\r\n\r\nFrom: not@header.test",
+            "<B@Bounce.test>",
+            "b@bounce.test",
+        ),
+        (b"", "", ""),
+    ],
+)
+def test_the_sender_key_is_the_from_address_else_the_envelope_sender(
+    raw, envelope, key
+):
+    assert sender_key(raw, envelope) == key
+
+
+def children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 def alive(pid: int) -> bool:
