@@ -332,17 +332,23 @@ def test_mail_receive_stops_on_sigterm_closing_idle_connections(tmp_path):
             lmtp.noop()
 
 
-def test_the_processor_process_that_died_is_replaced_and_stopping_waits_for_it(
-    tmp_path,
-):
-    # given: a receiver on a SQLite file of its own, which has processed a message
+def sqlite_of_its_own(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """A migrated SQLite file in ``tmp_path`` for a ``devdesk mail-receive``
+    process: the environment that points it there, and the file."""
     env = {"DATABASE_URL": "", "DEVDESK_DATA_DIR": str(tmp_path / "data")}
     subprocess.run(
         [sys.executable, "-m", "devdesk.cli", "migrate", "-v0"],
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "devdesk.settings", **env},
         check=True,
     )
-    database = tmp_path / "data" / "devdesk.sqlite3"
+    return env, tmp_path / "data" / "devdesk.sqlite3"
+
+
+def test_the_processor_process_that_died_is_replaced_and_stopping_waits_for_it(
+    tmp_path,
+):
+    # given: a receiver on a SQLite file of its own, which has processed a message
+    _, database = sqlite_of_its_own(tmp_path)
 
     def outcomes() -> list[str]:
         with contextlib.closing(sqlite3.connect(database, timeout=30)) as db:
@@ -372,13 +378,7 @@ def test_the_processor_process_that_died_is_replaced_and_stopping_waits_for_it(
 
 def test_each_senders_mail_goes_to_one_of_two_processors_in_order(tmp_path):
     # given: a receiver with two processor processes, on a SQLite file of its own
-    env = {"DATABASE_URL": "", "DEVDESK_DATA_DIR": str(tmp_path / "data")}
-    subprocess.run(
-        [sys.executable, "-m", "devdesk.cli", "migrate", "-v0"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "devdesk.settings", **env},
-        check=True,
-    )
-    database = tmp_path / "data" / "devdesk.sqlite3"
+    env, database = sqlite_of_its_own(tmp_path)
     senders = [f"dev{n}@initech{n % 3}.test" for n in range(8)]
 
     def rows() -> list[tuple[str, str, int | None]]:
